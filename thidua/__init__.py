@@ -1,0 +1,1 @@
+"""Thi đua CĐS: shared contracts, settings and clients used by every service."""

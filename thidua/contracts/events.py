@@ -1,0 +1,231 @@
+"""Canonical events of SPEC §4, defined once and used by ingest, scoring and tests.
+
+A *canonical event* is a validated CloudEvent whose ``data`` matches its ``type``, plus the
+``seq`` that ingest stamps when it accepts it (the "accepted later" order of SPEC §3).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class EventType(StrEnum):
+    UNIT_UPSERTED = "vn.thidua.unit.upserted"
+    STAFF_UPSERTED = "vn.thidua.staff.upserted"
+    PROCEDURE_UPSERTED = "vn.thidua.dvc.procedure.upserted"
+    DOSSIER_RECEIVED = "vn.thidua.dvc.dossier.received"
+    DOSSIER_RATED = "vn.thidua.dvc.dossier.rated"
+    DOCUMENT_SENT = "vn.thidua.edoc.document.sent"
+    WORKFILE_CLOSED = "vn.thidua.edoc.workfile.closed"
+    REPORT_SUBMITTED = "vn.thidua.edoc.report.submitted"
+    INSPECTION_COMPLETED = "vn.thidua.edoc.inspection.completed"
+    TRAINING_COMPLETED = "vn.thidua.training.completed"
+    INDICATOR_OBSERVED = "vn.thidua.indicator.observed"
+
+
+class Tier(StrEnum):
+    PROVINCE_AGENCY = "province_agency"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    ENTERPRISE = "enterprise"
+
+
+class StaffCategory(StrEnum):
+    CIVIL_SERVANT = "civil_servant"
+    PUBLIC_EMPLOYEE = "public_employee"
+    WORKER = "worker"
+
+
+class Channel(StrEnum):
+    ONLINE_FULL = "online_full"
+    ONLINE_PARTIAL = "online_partial"
+    DIRECT = "direct"
+    POSTAL = "postal"
+
+
+class Program(StrEnum):
+    BASIC_DIGITAL_SKILLS = "basic_digital_skills"
+    DATA_ANALYTICS = "data_analytics"
+
+
+class _Data(BaseModel):
+    # Source systems must send exactly the contract: unknown fields are kept out of scoring,
+    # mistyped ones are rejected (a JSON "true" string is not a boolean).
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class UnitUpserted(_Data):
+    unit_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=500)]
+    tier: Tier
+    parent_id: Id | None = None
+    block: Annotated[str, Field(max_length=200)] | None = None
+    organ_ids: list[Id] = Field(default_factory=list)
+    successor_id: Id | None = None
+    active: StrictBool
+
+
+class StaffUpserted(_Data):
+    staff_id: Id
+    unit_id: Id
+    category: StaffCategory
+    digital_id: StrictBool
+    active: StrictBool
+
+
+class ProcedureUpserted(_Data):
+    procedure_id: Id
+    unit_id: Id
+    full_online_eligible: StrictBool
+    full_online: StrictBool
+    mobile: StrictBool
+
+
+class DossierReceived(_Data):
+    dossier_id: Id
+    unit_id: Id
+    procedure_id: Id
+    channel: Channel
+
+
+class DossierRated(_Data):
+    dossier_id: Id
+    unit_id: Id
+    satisfied: StrictBool
+
+
+class DocumentSent(_Data):
+    document_id: Id
+    from_unit: Id
+    to_units: list[Id]
+    electronic: StrictBool
+    digitally_signed: StrictBool
+    confidential: StrictBool
+
+
+class WorkfileClosed(_Data):
+    workfile_id: Id
+    unit_id: Id
+    online: StrictBool
+    digitally_signed: StrictBool
+    secret: StrictBool
+
+
+class ReportSubmitted(_Data):
+    report_id: Id
+    unit_id: Id
+    via_shared_system: StrictBool
+
+
+class InspectionCompleted(_Data):
+    inspection_id: Id
+    unit_id: Id
+    digital: StrictBool
+
+
+class TrainingCompleted(_Data):
+    staff_id: Id
+    program: Program
+
+
+class IndicatorObserved(_Data):
+    unit_id: Id
+    indicator: Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")]
+    numerator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictInt
+    denominator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictInt
+
+    @model_validator(mode="after")
+    def _numerator_within_denominator(self) -> IndicatorObserved:
+        if self.numerator > self.denominator:
+            raise ValueError("numerator must not exceed denominator")
+        return self
+
+
+DATA_MODELS: dict[EventType, type[_Data]] = {
+    EventType.UNIT_UPSERTED: UnitUpserted,
+    EventType.STAFF_UPSERTED: StaffUpserted,
+    EventType.PROCEDURE_UPSERTED: ProcedureUpserted,
+    EventType.DOSSIER_RECEIVED: DossierReceived,
+    EventType.DOSSIER_RATED: DossierRated,
+    EventType.DOCUMENT_SENT: DocumentSent,
+    EventType.WORKFILE_CLOSED: WorkfileClosed,
+    EventType.REPORT_SUBMITTED: ReportSubmitted,
+    EventType.INSPECTION_COMPLETED: InspectionCompleted,
+    EventType.TRAINING_COMPLETED: TrainingCompleted,
+    EventType.INDICATOR_OBSERVED: IndicatorObserved,
+}
+
+# The SPEC §3 entity key of each type: versions of one key replace each other.
+_KEY_FIELDS: dict[EventType, tuple[str, str]] = {
+    EventType.UNIT_UPSERTED: ("unit", "unit_id"),
+    EventType.STAFF_UPSERTED: ("staff", "staff_id"),
+    # A staff member's training lives with the staff member: both decide C15/C16 together.
+    EventType.TRAINING_COMPLETED: ("staff", "staff_id"),
+    EventType.PROCEDURE_UPSERTED: ("procedure", "procedure_id"),
+    EventType.DOSSIER_RECEIVED: ("dossier.received", "dossier_id"),
+    EventType.DOSSIER_RATED: ("dossier.rated", "dossier_id"),
+    EventType.DOCUMENT_SENT: ("document", "document_id"),
+    EventType.WORKFILE_CLOSED: ("workfile", "workfile_id"),
+    EventType.REPORT_SUBMITTED: ("report", "report_id"),
+    EventType.INSPECTION_COMPLETED: ("inspection", "inspection_id"),
+}
+
+
+class CanonicalEvent(BaseModel):
+    """A validated event as it travels on Kafka and lands in ClickHouse."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Annotated[str, Field(min_length=1, max_length=500)]
+    id: Annotated[str, Field(min_length=1, max_length=500)]
+    type: EventType
+    time: AwareDatetime
+    seq: int = Field(ge=0, description="ingest's acceptance order (SPEC §3 'accepted later')")
+    data: dict[str, Any]
+
+    def typed_data(self) -> _Data:
+        return DATA_MODELS[self.type].model_validate(self.data)
+
+    @property
+    def entity_key(self) -> str:
+        return entity_key(self.type, self.data)
+
+    @property
+    def unit_id(self) -> str:
+        """The unit the event is about ('' for training, which belongs to a staff member)."""
+        return str(self.data.get("unit_id") or self.data.get("from_unit") or "")
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CanonicalEvent:
+        return cls.model_validate(orjson.loads(raw))
+
+
+def entity_key(event_type: EventType, data: dict[str, Any]) -> str:
+    if event_type is EventType.INDICATOR_OBSERVED:
+        return f"indicator:{data['unit_id']}:{data['indicator']}"
+    prefix, field = _KEY_FIELDS[event_type]
+    return f"{prefix}:{data[field]}"
+
+
+def validate_data(event_type: EventType, data: Any) -> dict[str, Any]:
+    """Validate ``data`` against its type's model; returns the normalised JSON-able dict."""
+    model = DATA_MODELS[event_type].model_validate(data)
+    return model.model_dump(mode="json", exclude_none=False)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_utc_micros(moment: datetime) -> int:
+    """Exact integer microseconds since the epoch (no float rounding)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)

@@ -1,0 +1,1 @@
+"""Running the stack on one machine: the local Kafka broker and the process supervisor."""

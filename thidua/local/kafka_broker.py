@@ -1,0 +1,258 @@
+"""A real one-node Apache Kafka broker (KRaft) for local runs and tests.
+
+The broker's jars come from Maven Central through the machine's Maven (``kafka_2.13`` plus a
+log4j2 SLF4J binding); nothing else is downloaded. The broker runs on the machine's Java 17.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+KAFKA_VERSION = os.environ.get("THIDUA_KAFKA_VERSION", "4.1.1")
+LOG4J_VERSION = "2.24.3"
+CACHE_DIR = Path(os.environ.get("THIDUA_CACHE_DIR", Path.home() / ".cache" / "thidua"))
+
+_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>vn.thidua.local</groupId><artifactId>kafka-broker</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>{kafka}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
+      <version>{log4j}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+_LOG4J2 = """Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.server.KafkaRaftServer
+        level: INFO
+"""
+
+Progress = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    data_dir: Path
+    port: int = 9092
+    controller_port: int = 9093
+    host: str = "127.0.0.1"
+    heap: str = "768m"
+    partitions: int = 4
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+
+def libs_dir(version: str = KAFKA_VERSION) -> Path:
+    return CACHE_DIR / f"kafka-{version}" / "libs"
+
+
+def fetch(version: str = KAFKA_VERSION, progress: Progress = _say) -> Path:
+    """Resolve the broker's jars with Maven into the cache (once); returns the libs folder."""
+    libs = libs_dir(version)
+    marker = libs / ".complete"
+    if marker.exists():
+        return libs
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise RuntimeError("Kafka needs Java 17 and Maven on PATH (apt-get install maven)")
+    work = libs.parent
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "pom.xml").write_text(_POM.format(kafka=version, log4j=LOG4J_VERSION))
+    progress(f"Fetching Apache Kafka {version} jars from Maven Central into {libs} …")
+    cmd = ["mvn", "-B", "-ntp", "dependency:copy-dependencies", f"-DoutputDirectory={libs}"]
+    proc = subprocess.Popen(
+        cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    tail: list[str] = []
+    for line in proc.stdout:
+        tail = (tail + [line.rstrip()])[-30:]
+        if "Copying" in line:
+            progress("  " + line.strip().removeprefix("[INFO] "))
+    if proc.wait() != 0:
+        raise RuntimeError("Maven could not fetch the Kafka jars:\n" + "\n".join(tail))
+    jars = sorted(p.name for p in libs.glob("*.jar"))
+    if not any(j.startswith(f"kafka_2.13-{version}") for j in jars):
+        raise RuntimeError(f"kafka_2.13-{version}.jar missing after fetch in {libs}")
+    marker.write_text("\n".join(jars))
+    progress(f"Kafka {version}: {len(jars)} jars ready")
+    return libs
+
+
+def _java(libs: Path, *args: str, log4j: Path | None = None) -> list[str]:
+    opts = [f"-Dlog4j2.configurationFile={log4j}"] if log4j else []
+    jvm = [a for a in args if a.startswith("-X")]
+    main = [a for a in args if not a.startswith("-X")]
+    return ["java", *jvm, *opts, "-cp", str(libs / "*"), *main]
+
+
+def _write_config(cfg: BrokerConfig) -> Path:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    props = cfg.data_dir / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@{cfg.host}:{cfg.controller_port}",
+                f"listeners=PLAINTEXT://{cfg.host}:{cfg.port},CONTROLLER://{cfg.host}:{cfg.controller_port}",
+                f"advertised.listeners=PLAINTEXT://{cfg.host}:{cfg.port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={cfg.data_dir / 'logs'}",
+                f"num.partitions={cfg.partitions}",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=8",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=8",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=true",
+                "log.cleaner.backoff.ms=2000",
+                "",
+            ]
+        )
+    )
+    (cfg.data_dir / "log4j2.yaml").write_text(_LOG4J2)
+    return props
+
+
+def format_storage(cfg: BrokerConfig, libs: Path) -> None:
+    props = _write_config(cfg)
+    if (cfg.data_dir / "logs" / "meta.properties").exists():
+        return
+    # Kafka wants a URL-safe base64 UUID, as `kafka-storage random-uuid` prints.
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    subprocess.run(
+        _java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def running_pid(cfg: BrokerConfig) -> int | None:
+    try:
+        pid = int(cfg.pid_file.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def start(cfg: BrokerConfig, timeout: float = 90.0, progress: Progress = _say) -> int:
+    """Start the broker (fetching and formatting first); returns its pid once it answers."""
+    if pid := running_pid(cfg):
+        progress(f"Kafka already running (pid {pid}) on {cfg.bootstrap}")
+        return pid
+    if port_open(cfg.host, cfg.port):
+        raise RuntimeError(f"port {cfg.port} is taken by another process")
+    libs = fetch(progress=progress)
+    format_storage(cfg, libs)
+    log = cfg.log_file.open("ab")
+    proc = subprocess.Popen(
+        _java(
+            libs,
+            f"-Xmx{cfg.heap}",
+            "-Xms128m",
+            "kafka.Kafka",
+            str(cfg.data_dir / "server.properties"),
+            log4j=cfg.data_dir / "log4j2.yaml",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    cfg.pid_file.write_text(str(proc.pid))
+    progress(f"Starting Kafka {KAFKA_VERSION} (pid {proc.pid}) on {cfg.bootstrap} …")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Kafka exited with {proc.returncode}; see {cfg.log_file}")
+        if port_open(cfg.host, cfg.port) and _answers(cfg.bootstrap):
+            progress(f"Kafka ready on {cfg.bootstrap}")
+            return proc.pid
+        time.sleep(0.5)
+    stop(cfg)
+    raise RuntimeError(f"Kafka did not answer within {timeout:.0f}s; see {cfg.log_file}")
+
+
+def _answers(bootstrap: str) -> bool:
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    except (KafkaError, OSError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def stop(cfg: BrokerConfig, timeout: float = 30.0) -> bool:
+    """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout``)."""
+    pid = running_pid(cfg)
+    if pid is None:
+        cfg.pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    cfg.pid_file.unlink(missing_ok=True)
+    return True

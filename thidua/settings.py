@@ -1,0 +1,94 @@
+"""Typed settings, one object per service, read from THIDUA_* environment variables.
+
+Every variable is listed with its default in the README's configuration table; a test checks
+that compose, k8s and this module agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from thidua.contracts.criteria import DEFAULT_CRITERIA_FILE
+
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "token", "xxx"}
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THIDUA_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    topic_prefix: str = Field("thidua.", description="prefix of every physical topic name")
+    topic_partitions: int = Field(4, ge=1, description="partitions of each source topic")
+    clickhouse_dsn: str = Field(
+        "chdb:///var/thidua/chdb",
+        description="chdb:///path (embedded engine) or http(s)://user:pass@host:8123/db",
+    )
+    criteria_file: Path = Field(DEFAULT_CRITERIA_FILE, description="criteria config (YAML)")
+    log_level: str = Field("INFO", description="Python log level")
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb:")
+
+
+class IngestSettings(CommonSettings):
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8001
+    ingest_tokens_file: Path | None = Field(
+        None, description="YAML of source systems: token sha256, allowed types"
+    )
+    ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    ingest_max_events: int = Field(1000, ge=1)
+    ingest_max_inflight: int = Field(64, ge=1, description="requests in flight before 429")
+    xapi_activity_map_file: Path | None = Field(None, description="xAPI activity id → program")
+
+
+class ScoringSettings(CommonSettings):
+    scoring_app_id: str = Field("thidua-scoring", description="Faust app id (consumer group)")
+    scoring_host: str = "127.0.0.1"
+    scoring_port: int = 8002
+    scoring_data_dir: Path = Field(Path("var/thidua/scoring"), description="Faust table store")
+
+
+class NotifySettings(CommonSettings):
+    notify_host: str = "127.0.0.1"
+    notify_port: int = 8003
+    notify_rules_file: Path | None = None
+    notify_webhook_urls: list[str] = Field(default_factory=list)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "thidua-cds@localhost"
+    smtp_to: list[str] = Field(default_factory=list)
+
+
+class ApiSettings(CommonSettings):
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_read_tokens: list[str] = Field(
+        default_factory=list, description="bearer tokens for API consumers (empty: open)"
+    )
+    api_dashboard_public: bool = Field(True, description="dashboard without a token")
+    writer_embedded: bool | None = Field(
+        None, description="run the ClickHouse writer inside api (default: when DSN is chdb)"
+    )
+
+    @field_validator("api_read_tokens")
+    @classmethod
+    def _no_placeholder_tokens(cls, tokens: list[str]) -> list[str]:
+        for token in tokens:
+            if token.lower() in _PLACEHOLDER_SECRETS or len(token) < 16:
+                raise ValueError("API read tokens must be real secrets of 16+ characters")
+        return tokens
+
+    @property
+    def run_writer(self) -> bool:
+        return self.embedded_clickhouse if self.writer_embedded is None else self.writer_embedded
+
+
+class WriterSettings(CommonSettings):
+    writer_group: str = Field("thidua-writer", description="consumer group of the writer")
+    writer_batch_rows: int = Field(5000, ge=1, description="flush after this many rows")
+    writer_batch_seconds: float = Field(0.5, gt=0, description="…or after this long")

@@ -1,0 +1,1 @@
+"""ClickHouse storage: client, schema, migrations (reads and writes live beside them)."""
