@@ -39,6 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _drop(schema.KPI_CRITERIA, schema.KPI_SCORES),
     ),
     Migration(4, "alerts", _create(schema.ALERTS), _drop(schema.ALERTS)),
+    Migration(5, "silences", _create(schema.SILENCES), _drop(schema.SILENCES)),
 )
 
 _LEDGER = (

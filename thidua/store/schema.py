@@ -128,4 +128,23 @@ ALERTS = Table(
     comment="alerts as published on the alerts topic",
 )
 
-TABLES: tuple[Table, ...] = (EVENTS_RAW, KPI_COUNTERS, KPI_CRITERIA, KPI_SCORES, ALERTS)
+SILENCES = Table(
+    name="silences",
+    columns=(
+        ("id", "String"),
+        ("matchers", "String"),
+        ("starts_at", "DateTime64(3, 'UTC')"),
+        ("ends_at", "DateTime64(3, 'UTC')"),
+        ("created_by", "String"),
+        ("comment", "String"),
+        ("deleted", "UInt8"),
+        ("updated_at", "DateTime64(3, 'UTC')"),
+    ),
+    # Alertmanager-style silences kept by the api; notify reads them over HTTP. Deleting one
+    # writes a newer version with deleted = 1, so history stays.
+    engine="ReplacingMergeTree(updated_at)",
+    order_by="(id)",
+    comment="alert silences (matchers as JSON)",
+)
+
+TABLES: tuple[Table, ...] = (EVENTS_RAW, KPI_COUNTERS, KPI_CRITERIA, KPI_SCORES, ALERTS, SILENCES)
