@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
+import weakref
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +18,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 _locks: dict[Path, IO[str]] = {}
+_client_locks: weakref.WeakKeyDictionary[Client, threading.RLock] = weakref.WeakKeyDictionary()
+_client_locks_guard = threading.Lock()
 
 
 class ChdbPathBusy(RuntimeError):
@@ -58,3 +62,19 @@ def get_client(dsn: str) -> Client:
         _lock(path)
         return clickhouse_connect.get_client(dsn=f"chdb://{path}")
     return clickhouse_connect.get_client(dsn=dsn)
+
+
+def client_lock(client: Client) -> threading.RLock:
+    """The lock of ``client`` for sequences of calls that must not interleave with another
+    thread's (e.g. the writer's inserts beside api reads in embedded mode).
+
+    A single ``query``/``insert``/``command`` needs no lock: clickhouse-connect's chDB backend
+    already serializes calls on one handle. Only streaming reads (``query_*_stream``) must hold
+    this lock until the stream is consumed, since another call on an open stream's handle
+    silently returns nothing.
+    """
+    with _client_locks_guard:
+        lock = _client_locks.get(client)
+        if lock is None:
+            lock = _client_locks[client] = threading.RLock()
+        return lock

@@ -1,0 +1,111 @@
+"""Decode step: a Kafka message value → one row of its ClickHouse table.
+
+Each topic family has one decoder; a decoder raises ``Undecodable`` with the reason, and the
+pipeline sends the message to the dead-letter topic instead of stopping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from thidua.contracts.events import CanonicalEvent
+
+
+class Undecodable(ValueError):
+    """The message cannot become a row; ``str(exc)`` is the dead-letter reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    table: str
+    columns: tuple[str, ...]
+
+
+EVENTS_RAW = TableSpec(
+    "events_raw", ("source", "id", "type", "time", "seq", "entity_key", "unit_id", "data")
+)
+KPI_COUNTERS = TableSpec(
+    "kpi_counters", ("unit_id", "measure", "day", "partition", "value", "version")
+)
+ALERTS = TableSpec(
+    "alerts",
+    ("fingerprint", "rule", "unit_id", "criterion", "state", "severity", "summary", "labels",
+     "starts_at", "ends_at", "updated_at"),
+)  # fmt: skip
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def event_row(event: CanonicalEvent) -> list[Any]:
+    return [
+        event.source, event.id, event.type.value, _utc(event.time), event.seq,
+        event.entity_key, event.unit_id, orjson.dumps(event.data).decode(),
+    ]  # fmt: skip
+
+
+def decode_event(raw: bytes) -> tuple[CanonicalEvent, list[Any]]:
+    try:
+        event = CanonicalEvent.from_bytes(raw)
+        return event, event_row(event)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Undecodable(f"not a canonical event: {exc}") from exc
+
+
+class CounterMessage(BaseModel):
+    """A ``kpi-counters`` value: the absolute value of one (unit, measure, day, partition)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    unit_id: str = Field(min_length=1)
+    measure: str = Field(min_length=1)
+    day: date
+    partition: int = Field(ge=0, le=65535)
+    value: float = Field(allow_inf_nan=False)
+
+
+def decode_counter(raw: bytes, offset: int) -> tuple[CounterMessage, list[Any]]:
+    """The message offset is the row version: the latest absolute value wins in FINAL."""
+    try:
+        msg = CounterMessage.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Undecodable(f"not a kpi counter: {exc}") from exc
+    return msg, [msg.unit_id, msg.measure, msg.day, msg.partition, msg.value, offset]
+
+
+class AlertMessage(BaseModel):
+    """An ``alerts`` value, as notify publishes it (one per (rule, unit, criterion) state
+    change; ``fingerprint`` identifies the alert, ``updated_at`` orders its versions)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    fingerprint: str = Field(min_length=1)
+    rule: str
+    unit_id: str = ""
+    criterion: str = ""
+    state: str = Field(min_length=1)  # "pending" | "firing" | "resolved" (Alertmanager's words)
+    severity: str = "warning"
+    summary: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+
+
+def decode_alert(raw: bytes) -> tuple[AlertMessage, list[Any]]:
+    try:
+        msg = AlertMessage.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Undecodable(f"not an alert: {exc}") from exc
+    row = [
+        msg.fingerprint, msg.rule, msg.unit_id, msg.criterion, msg.state, msg.severity,
+        msg.summary, orjson.dumps(msg.labels).decode(), _utc(msg.starts_at),
+        _utc(msg.ends_at) if msg.ends_at else None, _utc(msg.updated_at),
+    ]  # fmt: skip
+    return msg, row

@@ -1,0 +1,230 @@
+"""kpi.py against a real chDB: registry at the end, measure sums, scorecards, ranks, storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from tests.store.builders import at, insert_counters, insert_events, unit
+from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.events import Tier
+from thidua.contracts.periods import parse_period
+from thidua.store import kpi
+
+
+@pytest.fixture
+def config() -> CriteriaConfig:
+    return default_criteria()
+
+
+def full_marks(
+    unit_id: str, tier: Tier, day: str = "2025-06-15"
+) -> list[tuple[str, str, str, float]]:
+    """Counters meeting every criterion of ``tier`` (each measure 1 on ``day``)."""
+    measures = {m for c in default_criteria().for_tier(tier) for m in c.measures(tier)}
+    return [(unit_id, m, day, 1.0) for m in sorted(measures)]
+
+
+# --- units_at ------------------------------------------------------------------------------
+
+
+def test_units_at_takes_the_latest_version_strictly_before_the_end(client: Client) -> None:
+    first = unit("U1", "2025-01-01", name="Một")
+    insert_events(client, first, unit("U1", "2025-07-01 00:00", name="Hai"))
+    assert kpi.units_at(client, at("2025-07-01 00:00")).keys() == {"U1"}
+    assert kpi.units_at(client, at("2025-07-01 00:00"))["U1"].name == "Một"
+    assert kpi.units_at(client, at("2025-07-01 00:00:00.000001"))["U1"].name == "Hai"
+    assert kpi.units_at(client, at("2025-01-01 00:00")) == {}
+
+
+def test_units_at_resend_changes_nothing_and_retries_collapse(client: Client) -> None:
+    original = unit("U1", "2025-01-01", name="Gốc", id="same", seq=10)
+    resend = unit("U1", "2025-05-01", name="Gửi lại", id="same", seq=20)
+    insert_events(client, original, original, resend)  # the first row twice: a writer retry
+    assert kpi.units_at(client, at("2026-01-01"))["U1"].name == "Gốc"
+
+
+def test_units_at_equal_time_later_acceptance_wins(client: Client) -> None:
+    insert_events(
+        client,
+        unit("U1", "2025-03-01 08:00", name="Sau", seq=31),
+        unit("U1", "2025-03-01 08:00", name="Trước", seq=30),
+    )
+    assert kpi.units_at(client, at("2026-01-01"))["U1"].name == "Sau"
+
+
+def test_unit_deactivated_later_still_counts_before(client: Client) -> None:
+    insert_events(
+        client,
+        unit("U1", "2021-01-01", tier="district", block="K1"),
+        unit("U1", "2026-02-01", tier="district", active=False),
+    )
+    in_2025 = kpi.units_at(client, parse_period("2025").end)["U1"]
+    assert (in_2025.active, in_2025.tier, in_2025.block) == (True, Tier.DISTRICT, "K1")
+    assert kpi.units_at(client, parse_period("2026").end)["U1"].active is False
+
+
+# --- measure_sums --------------------------------------------------------------------------
+
+
+def test_measure_sums_flow_inside_period_stock_up_to_end(client: Client) -> None:
+    insert_counters(
+        client,
+        ("U1", "dossier_received", "2024-12-31", 1),
+        ("U1", "dossier_received", "2025-01-01", 2),
+        ("U1", "dossier_received", "2025-12-31", 4),
+        ("U1", "dossier_received", "2026-01-01", 8),
+        ("U1", "procedure_eligible", "2024-05-01", 3),
+        ("U1", "procedure_eligible", "2025-03-01", -1),
+        ("U1", "procedure_eligible", "2026-01-01", 5),
+    )
+    insert_counters(client, ("U1", "dossier_received", "2025-01-01", 16), partition=1)
+    flows = default_criteria().flow_measures()
+    sums = kpi.measure_sums(client, parse_period("2025"), flows)
+    assert sums == {"U1": {"dossier_received": 22.0, "procedure_eligible": 2.0}}
+    q1 = kpi.measure_sums(client, parse_period("2025-Q1"), flows)
+    assert q1["U1"] == {"dossier_received": 18.0, "procedure_eligible": 2.0}
+
+
+def test_measure_sums_reads_the_latest_counter_version(client: Client) -> None:
+    insert_counters(client, ("U1", "rating", "2025-02-01", 10), version=7)
+    insert_counters(client, ("U1", "rating", "2025-02-01", 4), version=9)
+    insert_counters(client, ("U1", "rating", "2025-02-01", 99), version=8)
+    sums = kpi.measure_sums(client, parse_period("2025"), default_criteria().flow_measures())
+    assert sums["U1"]["rating"] == 4.0
+
+
+# --- compute_period ------------------------------------------------------------------------
+
+
+def _indicator(
+    unit_id: str, criterion: str, num: float, den: float = 1.0
+) -> list[tuple[str, str, str, float]]:
+    return [
+        (unit_id, f"indicator.{criterion}.num", "2025-03-01", num),
+        (unit_id, f"indicator.{criterion}.den", "2025-03-01", den),
+    ]
+
+
+def test_competition_ranking_with_ties_rounded_to_six_decimals(
+    client: Client, config: CriteriaConfig
+) -> None:
+    insert_events(client, *(unit(u) for u in ("A", "B", "C", "D")), unit("E", active=False))
+    insert_counters(
+        client,
+        *_indicator("A", "C09", 0.9),
+        *_indicator("B", "C09", 0.5),
+        *_indicator("C", "C09", 0.5000000001),  # differs from B below the 6th decimal of the score
+        *_indicator("D", "C09", 0.4),
+        *_indicator("E", "C09", 1.0),
+    )
+    cards = kpi.compute_period(client, config, parse_period("2025"))
+    assert [(c.unit.unit_id, c.rank) for c in cards] == [
+        ("A", 1),
+        ("B", 2),
+        ("C", 2),
+        ("D", 4),
+        ("E", None),
+    ]
+    assert cards[1].score != cards[2].score
+    assert cards[0].criteria_met == 1 and cards[1].criteria_met == 0
+    assert cards[0].score == pytest.approx(100 / 16)
+
+
+def test_no_data_and_unregistered_units(client: Client, config: CriteriaConfig) -> None:
+    insert_events(client, unit("A"), unit("LATE", "2026-03-01"))
+    insert_counters(
+        client, ("GHOST", "rating", "2025-02-01", 1), ("LATE", "rating", "2025-02-01", 1)
+    )
+    (card,) = kpi.compute_period(client, config, parse_period("2025"))
+    assert card.unit.unit_id == "A" and card.rank == 1
+    assert card.score == 0.0 and card.criteria_met == 0
+    assert card.no_data == tuple(c.id for c in config.for_tier(Tier.PROVINCE_AGENCY))
+    first = card.criteria[0]
+    assert (first.value, first.numerator, first.denominator, first.attainment) == (None, 0, 0, 0)
+
+
+def test_award_eligibility_only_for_years_and_the_phase(
+    client: Client, config: CriteriaConfig
+) -> None:
+    insert_events(client, unit("A"), unit("B"))
+    insert_counters(
+        client, *full_marks("A", Tier.PROVINCE_AGENCY), *full_marks("B", Tier.PROVINCE_AGENCY)
+    )
+    insert_counters(client, ("B", "rating", "2025-06-15", 1), partition=1)  # B: C05 at 1/2
+    eligible = {
+        p: [
+            c.unit.unit_id
+            for c in kpi.compute_period(client, config, parse_period(p))
+            if c.award_eligible
+        ]
+        for p in ("2025", "phase-2021-2025", "2025-Q2", "2024")
+    }
+    assert eligible == {"2025": ["A"], "phase-2021-2025": ["A"], "2025-Q2": [], "2024": []}
+    year = kpi.scorecards_by_unit(kpi.compute_period(client, config, parse_period("2025")))
+    assert year["A"].score == 100.0 and year["A"].criteria_met == year["A"].criteria_total == 16
+    assert year["B"].criteria_met == 15 and year["B"].rank == 2
+
+
+def test_enterprises_ranked_on_e01_e02(client: Client, config: CriteriaConfig) -> None:
+    insert_events(
+        client,
+        unit("DN1", tier="enterprise"),
+        unit("DN2", tier="enterprise"),
+        unit("X", tier="commune"),
+    )
+    insert_counters(
+        client,
+        *_indicator("DN1", "E01", 1), *_indicator("DN1", "E02", 1),
+        *_indicator("DN2", "E01", 1), *_indicator("DN2", "E02", 0),
+        *_indicator("DN2", "C06", 1),  # outside the enterprise tier: ignored
+    )  # fmt: skip
+    cards = kpi.compute_period(client, config, parse_period("2025"))
+    enterprises = kpi.ranking(cards, Tier.ENTERPRISE)
+    assert [(c.unit.unit_id, c.rank, c.score, c.criteria_total) for c in enterprises] == [
+        ("DN1", 1, 100.0, 2),
+        ("DN2", 2, 50.0, 2),
+    ]
+    assert [c.unit.unit_id for c in kpi.award_winners(cards)] == ["DN1"]
+    assert kpi.ranking(cards, Tier.COMMUNE)[0].rank == 1
+
+
+def test_ranks_within_block(client: Client, config: CriteriaConfig) -> None:
+    insert_events(client, unit("A", block="K1"), unit("B", block="K2"), unit("C", block="K2"))
+    insert_counters(client, *_indicator("A", "C09", 0.8), *_indicator("B", "C09", 0.6),
+                    *_indicator("C", "C09", 0.7))  # fmt: skip
+    cards = kpi.compute_period(client, config, parse_period("2025"))
+    assert [c.unit.unit_id for c in kpi.ranking(cards, Tier.PROVINCE_AGENCY, "K2")] == ["C", "B"]
+    by_unit = kpi.scorecards_by_unit(cards)
+    assert by_unit["B"].rank == 3 and kpi.rank_within_block(cards, by_unit["B"]) == 2
+
+
+# --- materialize ---------------------------------------------------------------------------
+
+
+def test_materialize_stores_criteria_and_scores(client: Client, config: CriteriaConfig) -> None:
+    insert_events(client, unit("A"), unit("B", active=False))
+    insert_counters(client, *full_marks("A", Tier.PROVINCE_AGENCY))
+    computed_at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    result = kpi.materialize(client, config, [parse_period("2025")], computed_at)
+    assert [c.unit.unit_id for c in result["2025"]] == ["A", "B"]
+    rows = kpi.materialized_scores(client, "2025")
+    assert [(r["unit_id"], r["rank"], r["award_eligible"], r["score"]) for r in rows] == [
+        ("A", 1, 1, 100.0),
+        ("B", 0, 0, 0.0),
+    ]
+    criteria = client.query(
+        "SELECT count(), countIf(value IS NULL) FROM kpi_criteria FINAL WHERE period = '2025'"
+    ).result_rows[0]
+    assert criteria == (32, 16)
+    # A later run replaces the period: a unit whose tier changed leaves no stale row.
+    insert_events(client, unit("A", "2025-06-01", tier="district"))
+    kpi.materialize(
+        client, config, [parse_period("2025")], datetime(2026, 11, 25, 9, 1, tzinfo=UTC)
+    )
+    assert {(r["unit_id"], r["tier"]) for r in kpi.materialized_scores(client, "2025")} == {
+        ("A", "district"),
+        ("B", "province_agency"),
+    }

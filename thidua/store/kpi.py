@@ -1,0 +1,213 @@
+"""KPI reads and materialization over ClickHouse: the one place scorecards come from.
+
+The api, the writer and the batch recompute all call these. A period's scorecards are
+built from two reads — the unit registry at the period's end (``events_raw``) and the measure
+sums (``kpi_counters``) — through the pure code of ``thidua.contracts.scorecard``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from clickhouse_connect.driver.client import Client
+
+from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.events import EventType, Tier, to_utc_micros
+from thidua.contracts.periods import Period
+from thidua.contracts.scorecard import Scorecard, UnitInfo, build_scorecard, rank_by_tier
+from thidua.store.client import client_lock
+from thidua.store.periods_index import affected_periods, standard_periods
+
+__all__ = [
+    "affected_periods",
+    "award_winners",
+    "compute_period",
+    "materialize",
+    "measure_sums",
+    "rank_within_block",
+    "ranking",
+    "scorecards_by_unit",
+    "standard_periods",
+    "units_at",
+]
+
+# (source, id) keeps its first acceptance (min seq): a resend changes nothing, and rows
+# repeated by a writer retry collapse in the same GROUP BY. Then per unit the latest version
+# before the end wins, by (time, seq).
+_UNITS_AT = """
+SELECT unit, argMax(payload, (t, first_seq))
+FROM (
+    SELECT argMin(unit_id, seq) AS unit, argMin(data, seq) AS payload,
+           argMin(time, seq) AS t, min(seq) AS first_seq
+    FROM events_raw
+    WHERE type = {type:String}
+    GROUP BY source, id
+)
+WHERE t < fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')
+GROUP BY unit
+"""
+
+_MEASURE_SUMS = """
+SELECT unit_id, measure, sum(value)
+FROM kpi_counters FINAL
+WHERE day < {end_day:Date} AND (day >= {start_day:Date} OR NOT has({flow:Array(String)}, measure))
+GROUP BY unit_id, measure
+"""
+
+
+def unit_info(data: Mapping[str, Any]) -> UnitInfo:
+    """A ``vn.thidua.unit.upserted`` data payload as a ``UnitInfo``."""
+    return UnitInfo(
+        unit_id=str(data["unit_id"]),
+        name=str(data["name"]),
+        tier=Tier(data["tier"]),
+        active=bool(data["active"]),
+        block=data.get("block") or None,
+        parent_id=data.get("parent_id") or None,
+        successor_id=data.get("successor_id") or None,
+    )
+
+
+def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
+    """The unit registry as it stood just before ``end`` (SPEC §3: latest version with
+    ``time < end``), keyed by unit_id."""
+    rows = client.query(
+        _UNITS_AT, parameters={"type": EventType.UNIT_UPSERTED.value, "end_us": to_utc_micros(end)}
+    ).result_rows
+    return {str(unit_id): unit_info(orjson.loads(data)) for unit_id, data in rows}
+
+
+def measure_sums(
+    client: Client, period: Period, flow_measures: Iterable[str]
+) -> dict[str, dict[str, float]]:
+    """unit_id → measure → sum: flow measures over the period's days, every other measure
+    (a stock kept as per-day deltas) over all days before its end."""
+    rows = client.query(
+        _MEASURE_SUMS,
+        parameters={
+            "start_day": period.start_day,
+            "end_day": period.end_day,
+            "flow": sorted(flow_measures),
+        },
+    ).result_rows
+    sums: dict[str, dict[str, float]] = {}
+    for unit_id, measure, value in rows:
+        sums.setdefault(str(unit_id), {})[str(measure)] = float(value)
+    return sums
+
+
+def score_units(
+    config: CriteriaConfig,
+    period: Period,
+    units: Mapping[str, UnitInfo],
+    sums: Mapping[str, Mapping[str, float]],
+) -> list[Scorecard]:
+    """Scorecards of ``units`` from measure sums, ranked per tier (pure; shared with the
+    batch recompute). Units without a registration are never scored."""
+    cards = [
+        build_scorecard(config, unit, period.id, sums.get(unit_id, {}), period.awardable)
+        for unit_id, unit in units.items()
+    ]
+    ranked = rank_by_tier(cards)
+    return [card for tier in Tier if tier in ranked for card in ranked[tier]]
+
+
+def compute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
+    """Every unit registered at the period's end, scored and ranked within its tier (inactive
+    units get rank None). Ordered by tier, then rank, then inactive units by unit_id."""
+    units = units_at(client, period.end)
+    sums = measure_sums(client, period, config.flow_measures())
+    return score_units(config, period, units, sums)
+
+
+# --- helpers for the api ------------------------------------------------------------------
+
+
+def scorecards_by_unit(cards: Iterable[Scorecard]) -> dict[str, Scorecard]:
+    return {card.unit.unit_id: card for card in cards}
+
+
+def ranking(cards: Sequence[Scorecard], tier: Tier, block: str | None = None) -> list[Scorecard]:
+    """One tier's ranking; with ``block`` only that block's units, ranked among themselves."""
+    return rank_by_tier([c for c in cards if c.unit.tier == tier], block=block).get(tier, [])
+
+
+def rank_within_block(cards: Sequence[Scorecard], card: Scorecard) -> int | None:
+    """``card``'s rank among the units of its tier and block (None: inactive or no block)."""
+    if card.unit.block is None:
+        return None
+    for other in ranking(cards, card.unit.tier, card.unit.block):
+        if other.unit.unit_id == card.unit.unit_id:
+            return other.rank
+    return None
+
+
+def award_winners(cards: Iterable[Scorecard], tier: Tier | None = None) -> list[Scorecard]:
+    """The award-eligible units (``award_eligible`` is already False for non-award periods)."""
+    return [c for c in cards if c.award_eligible and (tier is None or c.unit.tier == tier)]
+
+
+# --- materialization ----------------------------------------------------------------------
+
+_CRITERIA_COLUMNS = [
+    "period", "unit_id", "criterion", "numerator", "denominator", "value", "target", "met",
+    "attainment", "computed_at",
+]  # fmt: skip
+_SCORES_COLUMNS = [
+    "period", "unit_id", "name", "tier", "block", "active", "score", "criteria_met",
+    "criteria_total", "rank", "no_data", "award_eligible", "computed_at",
+]  # fmt: skip
+
+
+def _criteria_rows(cards: Iterable[Scorecard], computed_at: datetime) -> list[list[Any]]:
+    return [
+        [c.period, c.unit.unit_id, r.id, r.numerator, r.denominator, r.value, r.target,
+         int(r.met), r.attainment, computed_at]
+        for c in cards
+        for r in c.criteria
+    ]  # fmt: skip
+
+
+def _score_rows(cards: Iterable[Scorecard], computed_at: datetime) -> list[list[Any]]:
+    return [
+        [c.period, c.unit.unit_id, c.unit.name, c.unit.tier.value, c.unit.block or "",
+         int(c.unit.active), c.score, c.criteria_met, c.criteria_total, c.rank or 0,
+         list(c.no_data), int(c.award_eligible), computed_at]
+        for c in cards
+    ]  # fmt: skip
+
+
+def materialize(
+    client: Client, config: CriteriaConfig, periods: Iterable[Period], computed_at: datetime
+) -> dict[str, list[Scorecard]]:
+    """Compute ``periods`` and store them in ``kpi_criteria``/``kpi_scores`` (rank 0 =
+    unranked). All rows of one run share ``computed_at``: a reader takes a period's rows with
+    its latest ``computed_at``, so a unit whose tier changed leaves no stale row behind."""
+    results: dict[str, list[Scorecard]] = {}
+    for period in periods:
+        cards = compute_period(client, config, period)
+        results[period.id] = cards
+        if not cards:
+            continue
+        with client_lock(client):
+            client.insert(
+                "kpi_criteria", _criteria_rows(cards, computed_at), column_names=_CRITERIA_COLUMNS
+            )
+            client.insert(
+                "kpi_scores", _score_rows(cards, computed_at), column_names=_SCORES_COLUMNS
+            )
+    return results
+
+
+def materialized_scores(client: Client, period_id: str) -> list[dict[str, Any]]:
+    """The latest materialized ``kpi_scores`` rows of a period (dicts by column name)."""
+    result = client.query(
+        "SELECT * FROM kpi_scores FINAL WHERE period = {p:String} AND computed_at = "
+        "(SELECT max(computed_at) FROM kpi_scores WHERE period = {p:String}) "
+        "ORDER BY tier, rank = 0, rank, unit_id",
+        parameters={"p": period_id},
+    )
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
