@@ -1,0 +1,132 @@
+"""An entity's versions: what scoring remembers about one SPEC §3 entity key.
+
+Each accepted event about the key becomes a :class:`Version` (for ``staff:{id}`` training
+completions are kept beside the staff versions as :class:`Completion`). Only the fields the
+measures read are kept, so the state stays small on the changelog. Versions are sorted by
+``(time_us, seq)``: the last one is the winner (SPEC §3 "latest time, then accepted later").
+
+``(source, id)`` identifies an event (SPEC §4): a resend changes nothing. When the two copies
+reach scoring out of acceptance order, the one with the lower ``seq`` (accepted first) is kept,
+so the state never depends on arrival order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import orjson
+
+from thidua.contracts.events import EventType
+
+# The data fields each type's measures read, in a fixed order (the state stores them as lists).
+FIELDS: dict[EventType, tuple[str, ...]] = {
+    EventType.STAFF_UPSERTED: ("unit_id", "category", "digital_id", "active"),
+    EventType.PROCEDURE_UPSERTED: ("unit_id", "full_online_eligible", "full_online", "mobile"),
+    EventType.DOSSIER_RECEIVED: ("unit_id", "channel"),
+    EventType.DOSSIER_RATED: ("unit_id", "satisfied"),
+    EventType.DOCUMENT_SENT: ("from_unit", "electronic", "digitally_signed", "confidential"),
+    EventType.WORKFILE_CLOSED: ("unit_id", "online", "digitally_signed", "secret"),
+    EventType.REPORT_SUBMITTED: ("unit_id", "via_shared_system"),
+    EventType.INSPECTION_COMPLETED: ("unit_id", "digital"),
+    EventType.INDICATOR_OBSERVED: ("unit_id", "indicator", "numerator", "denominator"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One accepted event about an entity: its order, its identity, the fields measures read."""
+
+    time_us: int
+    seq: int
+    source: str
+    id: str
+    fields: tuple[Any, ...]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.time_us, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A staff member's training completion of ``program``."""
+
+    program: str
+    time_us: int
+    seq: int
+    source: str
+    id: str
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.time_us, self.seq)
+
+
+_Item = TypeVar("_Item", Version, Completion)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityState:
+    """All versions of one entity key; ``type`` is None while only trainings are known."""
+
+    type: EventType | None = None
+    versions: tuple[Version, ...] = ()
+    completions: tuple[Completion, ...] = ()
+
+    @property
+    def winner(self) -> Version | None:
+        return self.versions[-1] if self.versions else None
+
+    def with_version(self, event_type: EventType, version: Version) -> EntityState:
+        if self.type is not None and self.type is not event_type:
+            raise ValueError(f"entity holds {self.type.value} versions, got {event_type.value}")
+        versions = _merge(self.versions, version)
+        if versions is None:
+            return self
+        return replace(self, type=event_type, versions=versions)
+
+    def with_completion(self, completion: Completion) -> EntityState:
+        if self.type not in (None, EventType.STAFF_UPSERTED):
+            raise ValueError(f"a training completion cannot join a {self.type} entity")
+        completions = _merge(self.completions, completion)
+        if completions is None:
+            return self
+        return replace(self, completions=completions)
+
+    def seen(self, source: str, event_id: str) -> bool:
+        return any(
+            item.source == source and item.id == event_id
+            for item in (*self.versions, *self.completions)
+        )
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "t": self.type.value if self.type else None,
+                "v": [[v.time_us, v.seq, v.source, v.id, list(v.fields)] for v in self.versions],
+                "c": [[c.program, c.time_us, c.seq, c.source, c.id] for c in self.completions],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> EntityState:
+        doc = orjson.loads(raw)
+        return cls(
+            type=EventType(doc["t"]) if doc["t"] else None,
+            versions=tuple(Version(t, s, src, i, tuple(f)) for t, s, src, i, f in doc["v"]),
+            completions=tuple(Completion(p, t, s, src, i) for p, t, s, src, i in doc["c"]),
+        )
+
+
+def _merge(items: tuple[_Item, ...], new: _Item) -> tuple[_Item, ...] | None:
+    """``items`` with ``new`` in (time, seq) order, or None when nothing changes (a resend)."""
+    for index, item in enumerate(items):
+        if item.source == new.source and item.id == new.id:
+            if item.seq <= new.seq:
+                return None  # first acceptance wins
+            rest = items[:index] + items[index + 1 :]
+            return tuple(sorted((*rest, new), key=lambda x: x.order))
+    if not items or items[-1].order <= new.order:
+        return (*items, new)
+    return tuple(sorted((*items, new), key=lambda x: x.order))
