@@ -126,11 +126,46 @@ def replay_dlq() -> None:
 
 
 @app.command()
-def simulate() -> None:
+def simulate(
+    ingest_url: str = typer.Option(
+        "http://127.0.0.1:8001", envvar="THIDUA_SIMULATE_INGEST_URL", help="ingest base URL"
+    ),
+    token: str = typer.Option(None, envvar="THIDUA_SIMULATE_TOKEN", help="one bearer token"),
+    tokens_file: Path = typer.Option(None, help="YAML of tokens per source system"),
+    seed: int = typer.Option(154, help="same seed, same events"),
+    since: str = typer.Option("2025-01-01", help="first day of flow events (ISO date/time)"),
+    until: str = typer.Option("now", help="end of the range (exclusive)"),
+    scale: float = typer.Option(0.5, min=0.01, help="staff counts and event rates x scale"),
+    batch_size: int = typer.Option(500, min=1, max=1000),
+    live: bool = typer.Option(False, help="then keep sending today's events"),
+    rate: float = typer.Option(20.0, min=0.1, help="live events per second"),
+    registry: Path = typer.Option(None, help="unit registry YAML (default: Tuyên Quang)"),
+    write_registry: bool = typer.Option(
+        False, "--write-registry", help="regenerate config/units-tuyen-quang.yaml and exit"
+    ),
+    dry_run: bool = typer.Option(False, help="count the events by type, send nothing"),
+    out: Path = typer.Option(None, help="write the events as JSON lines instead of sending"),
+) -> None:
     """Post a simulated province's events to ingest."""
     from thidua.simulate.main import run
+    from thidua.simulate.registry import DEFAULT_REGISTRY_FILE
 
-    run()
+    run(
+        ingest_url=ingest_url,
+        token=token,
+        tokens_file=tokens_file,
+        seed=seed,
+        since=since,
+        until=until,
+        scale=scale,
+        batch_size=batch_size,
+        live=live,
+        rate=rate,
+        registry_file=registry,
+        write_registry_to=DEFAULT_REGISTRY_FILE if write_registry else None,
+        dry_run=dry_run,
+        out=out,
+    )
 
 
 @app.command()

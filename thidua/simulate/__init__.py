@@ -1,0 +1,1 @@
+"""A simulated Tuyên Quang province: unit registry, event generator, feeder to ingest."""

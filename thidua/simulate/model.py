@@ -1,0 +1,130 @@
+"""The simulation's building blocks: per-unit propensities, clocks, CloudEvent envelopes.
+
+Every random draw comes from a ``random.Random`` seeded by a string naming what is drawn
+(seed, unit, day…), so a unit's history does not depend on the time range asked for: the
+batch feed and a later live feed agree on every event id and content.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from thidua.contracts.events import EventType
+from thidua.contracts.periods import LOCAL_TZ
+
+SPECVERSION = "1.0"
+PLAN_START = date(2021, 1, 1)
+EXCELLENCE_DAY = date(2024, 12, 31)  # award-grade units meet every target all through 2025
+PLAN_END = date(2025, 12, 31)
+
+# One source system per family of events; ingest binds a token to each.
+SOURCES: dict[str, str] = {
+    "registry": "urn:thidua:tuyen-quang:registry",
+    "dvc": "urn:thidua:tuyen-quang:dvc",
+    "edoc": "urn:thidua:tuyen-quang:edoc",
+    "lms": "urn:thidua:tuyen-quang:lms",
+    "indicator": "urn:thidua:tuyen-quang:indicators",
+}
+
+SOURCE_OF_TYPE: dict[EventType, str] = {
+    EventType.UNIT_UPSERTED: SOURCES["registry"],
+    EventType.STAFF_UPSERTED: SOURCES["registry"],
+    EventType.PROCEDURE_UPSERTED: SOURCES["dvc"],
+    EventType.DOSSIER_RECEIVED: SOURCES["dvc"],
+    EventType.DOSSIER_RATED: SOURCES["dvc"],
+    EventType.DOCUMENT_SENT: SOURCES["edoc"],
+    EventType.WORKFILE_CLOSED: SOURCES["edoc"],
+    EventType.REPORT_SUBMITTED: SOURCES["edoc"],
+    EventType.INSPECTION_COMPLETED: SOURCES["edoc"],
+    EventType.TRAINING_COMPLETED: SOURCES["lms"],
+    EventType.INDICATOR_OBSERVED: SOURCES["indicator"],
+}
+
+
+def rng_for(*parts: object) -> random.Random:
+    """A generator seeded by the names of what it draws (str seeds hash deterministically)."""
+    return random.Random(":".join(str(p) for p in parts))
+
+
+def poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:  # normal approximation keeps large rates cheap
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), LOCAL_TZ)
+
+
+def office_time(rng: random.Random, day: date) -> datetime:
+    """A moment in office hours (07:30–17:00 local) of ``day``."""
+    return local_midnight(day) + timedelta(seconds=27_000 + rng.randrange(34_200))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
+
+
+def envelope(
+    event_type: EventType, event_id: str, moment: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent (SPEC §4)."""
+    return {
+        "specversion": SPECVERSION,
+        "id": event_id,
+        "source": SOURCE_OF_TYPE[event_type],
+        "type": event_type.value,
+        "time": iso(moment),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Propensity:
+    """How well a unit does: quality rises linearly from ``base`` (2021) to ``final``.
+
+    Award-grade units (``excellent``) reach 1.0 by mid-2025, so the annual 2025 review has
+    units meeting every criterion; the others spread out and rank differently.
+    """
+
+    base: float
+    final: float
+    excellent: bool
+
+    @property
+    def _reach_day(self) -> date:
+        return EXCELLENCE_DAY if self.excellent else PLAN_END
+
+    def quality(self, day: date) -> float:
+        span = (self._reach_day - PLAN_START).days
+        f = min(max((day - PLAN_START).days / span, 0.0), 1.0)
+        return self.base + (self.final - self.base) * f
+
+    def crossing_day(self, threshold: float) -> date | None:
+        """The first day quality reaches ``threshold`` (None: never)."""
+        if threshold <= self.base:
+            return PLAN_START
+        if threshold > self.final:
+            return None
+        f = (threshold - self.base) / (self.final - self.base)
+        return PLAN_START + timedelta(days=math.ceil(f * (self._reach_day - PLAN_START).days))
+
+
+def propensity(seed: int, unit_id: str) -> Propensity:
+    rng = rng_for(seed, unit_id, "propensity")
+    if rng.random() < 0.2:
+        return Propensity(base=rng.uniform(0.7, 0.85), final=1.0, excellent=True)
+    base = rng.uniform(0.3, 0.7)
+    return Propensity(base=base, final=rng.uniform(max(base, 0.6), 0.97), excellent=False)
