@@ -1,0 +1,189 @@
+"""Alerts (written to ClickHouse by the writer from the ``alerts`` topic) and their silences.
+
+Silences are kept by the api: written through to the ``silences`` table and held in memory,
+so reading them never touches ClickHouse. The notify service reads them over HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from clickhouse_connect.driver.client import Client
+
+from services.api.cache import SwrCache
+from services.api.views import now_local, rfc3339
+
+_ALERT_COLUMNS = (
+    "fingerprint",
+    "rule",
+    "unit_id",
+    "criterion",
+    "state",
+    "severity",
+    "summary",
+    "labels",
+    "starts_at",
+    "ends_at",
+    "updated_at",
+)
+_SILENCE_COLUMNS = (
+    "id",
+    "matchers",
+    "starts_at",
+    "ends_at",
+    "created_by",
+    "comment",
+    "deleted",
+    "updated_at",
+)
+ALERTS_TTL = 5.0
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class AlertsService:
+    def __init__(self, client: Client, lock: AbstractContextManager[Any], pool: ThreadPoolExecutor):
+        self.client = client
+        self.lock = lock
+        self.cache: SwrCache[str, list[dict[str, Any]]] = SwrCache("alerts", pool, max_entries=1)
+        self._silences: dict[str, dict[str, Any]] | None = None
+
+    # ----- alerts --------------------------------------------------------------------------
+    async def alerts(self, state: str | None, unit_id: str | None) -> list[dict[str, Any]]:
+        rows = await self.cache.get("all", self._load_alerts, ALERTS_TTL)
+        silences = self.silences()
+        now = now_local()
+        items = []
+        for row in rows:
+            if (state and row["state"] != state) or (unit_id and row["unit_id"] != unit_id):
+                continue
+            silenced_by = [s["id"] for s in silences if _active(s, now) and _matches(s, row)]
+            items.append({**row, "silenced_by": silenced_by})
+        return items
+
+    def _load_alerts(self) -> list[dict[str, Any]]:
+        sql = (
+            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts FINAL "
+            "ORDER BY updated_at DESC, fingerprint LIMIT 10000"
+        )
+        with self.lock:
+            rows = self.client.query(sql).result_rows
+        return [_alert(dict(zip(_ALERT_COLUMNS, row, strict=True))) for row in rows]
+
+    def invalidate(self) -> None:
+        self.cache.reload("all")
+
+    # ----- silences ------------------------------------------------------------------------
+    def silences(self) -> list[dict[str, Any]]:
+        if self._silences is None:
+            self._silences = self._load_silences()
+        now = now_local()
+        return [
+            {**s, "status": _status(s, now)}
+            for s in sorted(self._silences.values(), key=lambda s: s["starts_at"])
+        ]
+
+    def _load_silences(self) -> dict[str, dict[str, Any]]:
+        sql = f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences FINAL WHERE deleted = 0"
+        with self.lock:
+            rows = self.client.query(sql).result_rows
+        out = {}
+        for row in rows:
+            raw = dict(zip(_SILENCE_COLUMNS, row, strict=True))
+            out[raw["id"]] = {
+                "id": raw["id"],
+                "matchers": orjson.loads(raw["matchers"]),
+                "starts_at": rfc3339(_utc(raw["starts_at"])),
+                "ends_at": rfc3339(_utc(raw["ends_at"])),
+                "created_by": raw["created_by"],
+                "comment": raw["comment"],
+            }
+        return out
+
+    def create_silence(
+        self,
+        matchers: list[dict[str, str]],
+        starts_at: datetime | None,
+        ends_at: datetime,
+        created_by: str,
+        comment: str,
+    ) -> dict[str, Any]:
+        silence = {
+            "id": uuid.uuid4().hex,
+            "matchers": matchers,
+            "starts_at": rfc3339(starts_at or now_local()),
+            "ends_at": rfc3339(ends_at),
+            "created_by": created_by,
+            "comment": comment,
+        }
+        self._write(silence, deleted=False)
+        self.silences()  # make sure the in-memory copy is loaded before we add to it
+        assert self._silences is not None
+        self._silences[silence["id"]] = silence
+        return {**silence, "status": _status(silence, now_local())}
+
+    def delete_silence(self, silence_id: str) -> bool:
+        self.silences()
+        assert self._silences is not None
+        silence = self._silences.pop(silence_id, None)
+        if silence is None:
+            return False
+        self._write(silence, deleted=True)
+        return True
+
+    def _write(self, silence: dict[str, Any], deleted: bool) -> None:
+        row = [
+            silence["id"],
+            orjson.dumps(silence["matchers"]).decode(),
+            _utc(datetime.fromisoformat(silence["starts_at"])),
+            _utc(datetime.fromisoformat(silence["ends_at"])),
+            silence["created_by"],
+            silence["comment"],
+            1 if deleted else 0,
+            datetime.now(UTC),
+        ]
+        with self.lock:
+            self.client.insert("silences", [row], column_names=list(_SILENCE_COLUMNS))
+
+
+def _alert(row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        labels = orjson.loads(row["labels"]) if row["labels"] else {}
+    except orjson.JSONDecodeError:
+        labels = {}
+    return {
+        **row,
+        "labels": labels if isinstance(labels, dict) else {},
+        "starts_at": rfc3339(_utc(row["starts_at"])),
+        "ends_at": rfc3339(_utc(row["ends_at"])) if row["ends_at"] else None,
+        "updated_at": rfc3339(_utc(row["updated_at"])),
+    }
+
+
+def _active(silence: dict[str, Any], now: datetime) -> bool:
+    return _status(silence, now) == "active"
+
+
+def _status(silence: dict[str, Any], now: datetime) -> str:
+    if now < datetime.fromisoformat(silence["starts_at"]):
+        return "pending"
+    if now >= datetime.fromisoformat(silence["ends_at"]):
+        return "expired"
+    return "active"
+
+
+def _matches(silence: dict[str, Any], alert: dict[str, Any]) -> bool:
+    """Every matcher must equal the alert's field or label of that name (Alertmanager)."""
+    for matcher in silence["matchers"]:
+        name, value = matcher["name"], matcher["value"]
+        actual = alert.get(name) if name in _ALERT_COLUMNS else alert["labels"].get(name)
+        if actual != value:
+            return False
+    return True

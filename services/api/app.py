@@ -1,0 +1,191 @@
+"""The api's ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from thidua.contracts.criteria import load_criteria
+from thidua.settings import ApiSettings
+from thidua.store.client import client_lock
+
+from services.api import metrics, problems
+from services.api.alerts import AlertsService
+from services.api.routes import api_router, route_templates
+from services.api.routes.dashboard import STATIC_DIR
+from services.api.schemas import Problem
+from services.api.service import ComputePeriod, KpiService
+from services.api.sse import RankingsHub
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Live scores, ranks and awards of the emulation movement *Chuyển đổi số tỉnh Tuyên Quang*
+(Kế hoạch 154/KH-UBND). Values: ratios as fractions (0.8), scores 0–100 unrounded, times
+RFC 3339 with the +07:00 offset. Errors are RFC 9457 problem details
+(`application/problem+json`).
+
+**Auth.** When read tokens are configured, every `/v1` route needs
+`Authorization: Bearer <token>` (401 without, 403 with an unknown one); `/healthz`, `/readyz`
+and `/metrics` stay open. The dashboard at `/dashboard` is public or opened once with
+`?token=` (kept in a cookie), by configuration.
+"""
+
+
+
+
+def create_app(
+    settings: ApiSettings,
+    client: Client | None = None,
+    writer: Any = None,
+    *,
+    compute: ComputePeriod | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+    warm: bool = True,
+) -> FastAPI:
+    """``client``: an open ClickHouse client (default: opened from the settings' DSN).
+    ``writer``: the embedded writer, if any, for readiness. ``compute``: replaces
+    ``thidua.store.kpi.compute_period`` (tests, benchmarks)."""
+    if client is None:
+        from thidua.store.client import get_client
+
+        client = get_client(settings.clickhouse_dsn)
+    lock = lock or client_lock(client)
+    config = load_criteria(settings.criteria_file)
+    service = KpiService(client, config, lock, compute=compute)
+    alerts = AlertsService(client, lock, service.pool)
+    hub = RankingsHub()
+    service.add_listener(hub.publish)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(alerts.silences)
+        if warm:
+            service.warm(service.standard_period_ids())
+        yield
+        hub.close()
+        service.close()
+
+    app = FastAPI(
+        title="Thi đua CĐS — API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.alerts = alerts
+    app.state.hub = hub
+    app.state.writer = writer
+    app.state.dashboard_session = secrets.token_urlsafe(32)
+    app.state.readiness = _readiness(client, lock, settings, writer)
+    app.state.on_refresh = make_on_refresh(service, alerts)
+
+    problems.install(app)
+    app.include_router(api_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(_Timing)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def make_on_refresh(service: KpiService, alerts: AlertsService) -> Callable[[set[str]], None]:
+    """The writer's ``on_refresh``: recompute the named periods, reload alerts."""
+
+    def on_refresh(changed_period_ids: set[str]) -> None:
+        metrics.REFRESHES.inc()
+        service.on_refresh(set(changed_period_ids))
+        alerts.invalidate()
+
+    return on_refresh
+
+
+def _readiness(
+    client: Client, lock: AbstractContextManager[Any], settings: ApiSettings, writer: Any
+) -> dict[str, Callable[[], None]]:
+    def clickhouse() -> None:
+        with lock:
+            client.query("SELECT 1")
+
+    probes: dict[str, Callable[[], None]] = {"clickhouse": clickhouse}
+    if writer is not None:
+
+        def kafka() -> None:
+            from kafka import KafkaAdminClient
+
+            admin = KafkaAdminClient(
+                bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=2500
+            )
+            try:
+                admin.list_topics()
+            finally:
+                admin.close()
+
+        probes["kafka"] = kafka
+    return probes
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        # FastAPI documents validation errors as its own JSON; ours are problem details.
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "Invalid parameter or body",
+                        "content": {
+                            problems.PROBLEM_MEDIA_TYPE: {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
+                        },
+                    }
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+class _Timing:
+    """Request latency by route template (pure ASGI: no per-request task as with
+    BaseHTTPMiddleware, which would cost the hot ranking path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.templates = route_templates()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                template = self.templates.get(scope.get("endpoint"), "other")  # type: ignore[arg-type]
+                metrics.REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
+                    time.perf_counter() - started
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_status)

@@ -1,0 +1,127 @@
+"""Stale-while-revalidate cache: reads never wait on ClickHouse once a key has been loaded.
+
+A key is loaded once (the first reader waits for it; concurrent readers share the load). After
+that a reader always gets the value in memory at once; when the value is stale (invalidated or
+past its TTL) the reader also triggers one background reload and the next readers see the new
+value when it lands. Loads run on one worker thread, because chDB calls are serialized anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from services.api import metrics
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass
+class _Entry(Generic[V]):
+    value: V
+    loaded_at: float
+    ttl: float | None
+    stale: bool = False
+
+    def expired(self, now: float) -> bool:
+        return self.stale or (self.ttl is not None and now - self.loaded_at > self.ttl)
+
+
+class SwrCache(Generic[K, V]):
+    def __init__(
+        self,
+        name: str,
+        pool: ThreadPoolExecutor,
+        max_entries: int = 256,
+        on_loaded: Callable[[K, V], None] | None = None,
+    ) -> None:
+        self._name = name
+        self._pool = pool
+        self._max = max_entries
+        self._on_loaded = on_loaded
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._loaders: dict[K, tuple[Callable[[], V], float | None]] = {}
+        self._inflight: dict[K, Future[V]] = {}
+        self._again: set[K] = set()  # reload asked while a load ran: its data may predate the ask
+        self._guard = threading.Lock()
+
+    async def get(self, key: K, loader: Callable[[], V], ttl: float | None = None) -> V:
+        entry = self._entries.get(key)
+        if entry is None:
+            metrics.CACHE_REQUESTS.labels(self._name, "miss").inc()
+            return await asyncio.wrap_future(self.load(key, loader, ttl))
+        if entry.expired(time.monotonic()):
+            metrics.CACHE_REQUESTS.labels(self._name, "stale").inc()
+            self.load(key, loader, ttl)
+        else:
+            metrics.CACHE_REQUESTS.labels(self._name, "hit").inc()
+        return entry.value
+
+    def peek(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        return entry.value if entry else None
+
+    def load(
+        self, key: K, loader: Callable[[], V], ttl: float | None = None, fresh: bool = False
+    ) -> Future[V]:
+        """Start (or join) a background load of ``key``; thread-safe. ``fresh``: the data changed,
+        so a load already running must be followed by another one."""
+        with self._guard:
+            self._loaders[key] = (loader, ttl)
+            running = self._inflight.get(key)
+            if running is not None:
+                if fresh:
+                    self._again.add(key)
+                return running
+            future = self._pool.submit(self._run, key, loader, ttl)
+            self._inflight[key] = future
+            return future
+
+    def reload(self, key: K) -> bool:
+        """Reload a key loaded before, in the background; False if it never was."""
+        known = self._loaders.get(key)
+        if known is None:
+            return False
+        self.load(key, *known, fresh=True)
+        return True
+
+    def mark_stale(self, key: K) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.stale = True
+
+    def keys(self) -> list[K]:
+        return list(self._entries)
+
+    def clear(self) -> None:
+        for key in self.keys():
+            self.mark_stale(key)
+
+    def _run(self, key: K, loader: Callable[[], V], ttl: float | None) -> V:
+        try:
+            started = time.perf_counter()
+            value = loader()
+            metrics.CACHE_LOAD_SECONDS.labels(self._name).observe(time.perf_counter() - started)
+            with self._guard:
+                self._entries[key] = _Entry(value, time.monotonic(), ttl)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    old, _ = self._entries.popitem(last=False)
+                    self._loaders.pop(old, None)
+        finally:
+            with self._guard:
+                self._inflight.pop(key, None)
+                again = key in self._again
+                self._again.discard(key)
+            if again:
+                self.load(key, loader, ttl)
+        if self._on_loaded is not None:
+            self._on_loaded(key, value)
+        return value

@@ -1,0 +1,117 @@
+"""`Annotated` dependency aliases: what a handler needs, by name (full-stack-fastapi style)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from thidua.contracts.events import Tier
+from thidua.contracts.periods import Period, PeriodError
+from thidua.settings import ApiSettings
+
+from services.api.alerts import AlertsService
+from services.api.problems import ProblemError
+from services.api.service import KpiService
+from services.api.sse import RankingsHub
+
+TOKEN_COOKIE = "thidua_token"
+DASHBOARD_COOKIE = "thidua_dashboard"
+
+
+def _service(request: Request) -> KpiService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _alerts(request: Request) -> AlertsService:
+    return request.app.state.alerts  # type: ignore[no-any-return]
+
+
+def _hub(request: Request) -> RankingsHub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+Service = Annotated[KpiService, Depends(_service)]
+AlertsDep = Annotated[AlertsService, Depends(_alerts)]
+Hub = Annotated[RankingsHub, Depends(_hub)]
+Settings = Annotated[ApiSettings, Depends(_settings)]
+
+
+def _period(
+    service: Service,
+    period: Annotated[
+        str,
+        Query(
+            description="2025 (year), 2025-Q3 (quarter), rolling-30d, phase-2021-2025",
+            examples=["2025"],
+        ),
+    ],
+) -> Period:
+    try:
+        return service.parse(period)
+    except PeriodError as exc:
+        raise ProblemError(422, "unknown-period", str(exc)) from None
+
+
+PeriodParam = Annotated[Period, Depends(_period)]
+TierParam = Annotated[Tier, Query(description="province_agency, district, commune, enterprise")]
+BlockParam = Annotated[
+    str | None,
+    Query(max_length=200, description="khối thi đua: ranks are recomputed within the block"),
+]
+
+
+def token_valid(settings: ApiSettings, token: str | None) -> bool:
+    if not token:
+        return False
+    return any(hmac.compare_digest(token, known) for known in settings.api_read_tokens)
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def require_read(request: Request) -> None:
+    """/v1 reads: a bearer token when tokens are configured. The dashboard's browser session
+    (EventSource cannot send headers) may instead carry the token, or, when the dashboard is
+    public, the dashboard cookie, as a SameSite=Strict cookie."""
+    settings: ApiSettings = request.app.state.settings
+    if not settings.api_read_tokens:
+        return
+    token = bearer(request)
+    if token is None:
+        cookie = request.cookies.get(TOKEN_COOKIE)
+        if token_valid(settings, cookie):
+            return
+        session = request.cookies.get(DASHBOARD_COOKIE)
+        if settings.api_dashboard_public and session and hmac.compare_digest(
+            session, request.app.state.dashboard_session
+        ):
+            return
+        raise ProblemError(401, "unauthorized", "a read token is required")
+    if not token_valid(settings, token):
+        raise ProblemError(403, "forbidden", "unknown token")
+
+
+def require_bearer(request: Request) -> None:
+    """Writes (silences) take the token from the Authorization header only: no cookies,
+    so a page cannot forge them."""
+    settings: ApiSettings = request.app.state.settings
+    if not settings.api_read_tokens:
+        return
+    token = bearer(request)
+    if token is None:
+        raise ProblemError(401, "unauthorized", "a bearer token is required")
+    if not token_valid(settings, token):
+        raise ProblemError(403, "forbidden", "unknown token")
+
+
+ReadAccess = Depends(require_read)
+WriteAccess = Depends(require_bearer)

@@ -1,0 +1,110 @@
+"""RFC 9457 problem details for every error the api returns, validation errors included."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
+
+from services.api.responses import Json
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.api.schemas import Problem
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (title, what it means); served at /problems/{slug} so each `type` URI resolves.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "unknown-period": (
+        "Unknown period",
+        "The period is not one SPEC §3 defines: a year (2025), a quarter (2025-Q3), "
+        "'rolling-30d' or the phase (phase-2021-2025).",
+    ),
+    "not-awardable": (
+        "Period without awards",
+        "Awards (Bằng khen Chủ tịch UBND tỉnh) exist for calendar years and the phase only.",
+    ),
+    "unit-not-found": (
+        "Unit not found",
+        "No unit with this id is registered at the end of the period.",
+    ),
+    "silence-not-found": ("Silence not found", "No silence with this id."),
+    "invalid-request": (
+        "Invalid request",
+        "A parameter or the body does not match the OpenAPI document; see `errors`.",
+    ),
+    "unauthorized": ("Unauthorized", "Send `Authorization: Bearer <read token>`."),
+    "forbidden": ("Forbidden", "The token is not one of the api's read tokens."),
+}
+
+
+class ProblemError(Exception):
+    def __init__(self, status: int, slug: str, detail: str | None = None) -> None:
+        super().__init__(detail or slug)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str | None,
+    detail: str | None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Json:
+    if slug in PROBLEM_TYPES:
+        type_uri, title = f"/problems/{slug}", PROBLEM_TYPES[slug][0]
+    else:
+        type_uri, title = "about:blank", HTTPStatus(status).phrase
+    instance = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    body = Problem(type=type_uri, title=title, status=status, detail=detail, instance=instance)
+    body.errors = errors
+    return Json(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> Json:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(request, exc.status, exc.slug, exc.detail, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Json:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem_response(request, 422, "invalid-request", detail, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Json:
+        return problem_response(request, exc.status_code, None, str(exc.detail), headers=exc.headers)
+
+    @app.get("/problems/{slug}", include_in_schema=False)
+    async def _problem_doc(slug: str) -> PlainTextResponse:
+        if slug not in PROBLEM_TYPES:
+            raise ProblemError(404, "not-found", f"no problem type {slug!r}")
+        title, text = PROBLEM_TYPES[slug]
+        return PlainTextResponse(f"{title}\n\n{text}\n")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem+json answers."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

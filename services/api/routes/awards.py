@@ -1,0 +1,39 @@
+"""GET /v1/awards — units eligible for the provincial award (Bằng khen Chủ tịch UBND tỉnh)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from services.api.responses import Json
+
+from thidua.contracts.events import Tier
+
+from services.api.deps import PeriodParam, ReadAccess, Service
+from services.api.problems import ProblemError, problem_responses
+from services.api.schemas import Awards
+
+router = APIRouter(tags=["awards"], dependencies=[ReadAccess])
+
+
+@router.get(
+    "/awards",
+    response_model=Awards,
+    summary="Award-eligible units: every applicable criterion met, none without data",
+    responses=problem_responses(401, 403, 422),
+)
+async def get_awards(
+    service: Service, period: PeriodParam, tier: Tier | None = None
+) -> Json:
+    if not period.awardable:
+        raise ProblemError(
+            422, "not-awardable", f"{period.id} is a {period.kind}: awards exist for years and the phase"
+        )
+    view = await service.view(period)
+    return Json(
+        {
+            "period": period.id,
+            "tier": tier.value if tier else None,
+            "award": service.config.award,
+            "generated_at": view.generated_at,
+            "items": view.awards(tier),
+        }
+    )

@@ -1,0 +1,68 @@
+"""Exports for the annual report: rankings and scorecards as CSV or XLSX."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+
+from thidua.contracts.events import Tier
+
+from services.api import exports
+from services.api.deps import BlockParam, PeriodParam, ReadAccess, Service, TierParam
+from services.api.problems import problem_responses
+
+router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[ReadAccess])
+Format = Literal["csv", "xlsx"]
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_FILE_RESPONSES = {
+    200: {
+        "description": "CSV (UTF-8 with BOM) or XLSX with Vietnamese headers",
+        "content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}},
+    },
+    **problem_responses(401, 403, 422),
+}
+
+
+def _file(body: bytes, fmt: Format, name: str) -> Response:
+    return Response(
+        body,
+        media_type=_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@router.get(
+    "/rankings.{fmt}", summary="Bảng xếp hạng as CSV or XLSX", responses=_FILE_RESPONSES
+)
+async def export_rankings(
+    service: Service, fmt: Format, tier: TierParam, period: PeriodParam, block: BlockParam = None
+) -> Response:
+    view = await service.view(period)
+    rows = exports.ranking_rows(view, tier, block)
+    name = f"xep-hang-{tier.value}-{period.id}" + (f"-{block}" if block else "")
+    if fmt == "csv":
+        return _file(exports.to_csv(exports.RANKING_COLUMNS, rows), fmt, name)
+    body = await run_in_threadpool(exports.to_xlsx, "Xếp hạng", exports.RANKING_COLUMNS, rows)
+    return _file(body, fmt, name)
+
+
+@router.get(
+    "/scorecards.{fmt}",
+    summary="Every unit's scorecard (one row per criterion) as CSV or XLSX",
+    responses=_FILE_RESPONSES,
+)
+async def export_scorecards(
+    service: Service, fmt: Format, period: PeriodParam, tier: Tier | None = None
+) -> Response:
+    view = await service.view(period)
+    rows = exports.scorecard_rows(view, service.config, tier)
+    name = f"phieu-diem-{period.id}" + (f"-{tier.value}" if tier else "")
+    if fmt == "csv":
+        return _file(exports.to_csv(exports.SCORECARD_COLUMNS, rows), fmt, name)
+    body = await run_in_threadpool(exports.to_xlsx, "Phiếu điểm", exports.SCORECARD_COLUMNS, rows)
+    return _file(body, fmt, name)

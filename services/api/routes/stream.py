@@ -1,0 +1,38 @@
+"""GET /v1/stream/rankings — the ranking as Server-Sent Events, pushed on every change."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from services.api.deps import BlockParam, Hub, PeriodParam, ReadAccess, Service, TierParam
+from services.api.problems import problem_responses
+
+router = APIRouter(prefix="/stream", tags=["stream"], dependencies=[ReadAccess])
+
+
+@router.get(
+    "/rankings",
+    summary="Live ranking (SSE): event `rankings` now and after each recompute",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "text/event-stream; each `rankings` event's data is a Rankings "
+            "document; `: keep-alive` comments every 15 s",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403, 422),
+    },
+)
+async def stream_rankings(
+    service: Service, hub: Hub, tier: TierParam, period: PeriodParam, block: BlockParam = None
+) -> StreamingResponse:
+    async def render() -> bytes:
+        view = await service.view(service.parse(period.id))
+        return view.rankings_bytes(tier, block)
+
+    return StreamingResponse(
+        hub.stream(period.id, render),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

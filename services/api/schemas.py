@@ -1,0 +1,351 @@
+"""Response and request shapes of SPEC §5, with the examples the OpenAPI document shows.
+
+Ratios are fractions (0.8), scores 0–100 unrounded, times RFC 3339 with the +07:00 offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from thidua.contracts.events import Tier
+
+GENERATED_AT = "2025-11-25T22:40:07+07:00"
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class RankingItem(BaseModel):
+    rank: int = Field(ge=1, description="competition rank within the tier (and block): 1,2,2,4")
+    unit_id: str
+    name: str
+    block: str | None = Field(None, description="khối thi đua")
+    score: float = Field(ge=0, le=100, description="0–100, unrounded")
+    criteria_met: int
+    criteria_total: int
+    no_data: list[str] = Field(description="criteria without data (attainment 0)")
+
+
+_RANKING_ITEM = {
+    "rank": 1,
+    "unit_id": "so-tttt",
+    "name": "Sở Thông tin và Truyền thông",
+    "block": "khoi-1",
+    "score": 97.5,
+    "criteria_met": 15,
+    "criteria_total": 16,
+    "no_data": [],
+}
+
+
+class Rankings(BaseModel):
+    model_config = _examples(
+        {
+            "tier": "province_agency",
+            "period": "2025",
+            "block": None,
+            "generated_at": GENERATED_AT,
+            "items": [_RANKING_ITEM],
+        }
+    )
+    tier: Tier
+    period: str
+    block: str | None = None
+    generated_at: AwareDatetime
+    items: list[RankingItem]
+
+
+class CriterionEvidence(BaseModel):
+    id: str
+    label: str
+    kind: Literal["flow", "stock"]
+    boolean: bool
+    value: float | None = Field(description="numerator / denominator; null without data")
+    numerator: float
+    denominator: float
+    target: float
+    met: bool
+    attainment: float = Field(ge=0, le=1)
+    weight: float
+
+
+class MissingForAward(BaseModel):
+    id: str
+    label: str
+    reason: Literal["no_data", "below_target"]
+    value: float | None
+    target: float
+    numerator_needed: float | None = Field(
+        description="items the numerator still needs at the same denominator (null: no data)"
+    )
+
+
+class ScorecardOut(BaseModel):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "tier": "province_agency",
+            "block": "khoi-1",
+            "active": True,
+            "period": "2025",
+            "generated_at": GENERATED_AT,
+            "score": 97.5,
+            "rank": 1,
+            "criteria_met": 15,
+            "criteria_total": 16,
+            "no_data": [],
+            "award_eligible": False,
+            "awardable_period": True,
+            "criteria": [
+                {
+                    "id": "C03",
+                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                    "kind": "flow",
+                    "boolean": False,
+                    "value": 0.6,
+                    "numerator": 60,
+                    "denominator": 100,
+                    "target": 0.8,
+                    "met": False,
+                    "attainment": 0.75,
+                    "weight": 1.0,
+                }
+            ],
+            "missing_for_award": [
+                {
+                    "id": "C03",
+                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                    "reason": "below_target",
+                    "value": 0.6,
+                    "target": 0.8,
+                    "numerator_needed": 20,
+                }
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    tier: Tier
+    block: str | None
+    active: bool
+    period: str
+    generated_at: AwareDatetime
+    score: float = Field(ge=0, le=100)
+    rank: int | None = Field(description="null: not ranked (inactive at the period's end)")
+    criteria_met: int
+    criteria_total: int
+    no_data: list[str]
+    award_eligible: bool
+    awardable_period: bool = Field(description="awards exist for years and the phase only")
+    criteria: list[CriterionEvidence]
+    missing_for_award: list[MissingForAward] = Field(
+        description="criteria not met yet: what the unit lacks for the provincial award"
+    )
+
+
+class AwardItem(BaseModel):
+    unit_id: str
+    name: str
+    tier: Tier
+    block: str | None
+    rank: int | None
+    score: float
+    criteria_met: int
+    criteria_total: int
+
+
+class Awards(BaseModel):
+    model_config = _examples(
+        {
+            "period": "2025",
+            "tier": None,
+            "award": "Bằng khen Chủ tịch UBND tỉnh",
+            "generated_at": GENERATED_AT,
+            "items": [
+                {
+                    "unit_id": "so-tttt",
+                    "name": "Sở Thông tin và Truyền thông",
+                    "tier": "province_agency",
+                    "block": "khoi-1",
+                    "rank": 1,
+                    "score": 100.0,
+                    "criteria_met": 16,
+                    "criteria_total": 16,
+                }
+            ],
+        }
+    )
+    period: str
+    tier: Tier | None
+    award: str
+    generated_at: AwareDatetime
+    items: list[AwardItem] = Field(description="each unit's scorecard is its evidence")
+
+
+class TrendPoint(BaseModel):
+    period: str
+    score: float | None
+    rank: int | None
+    criteria_met: int | None
+    criteria_total: int | None
+
+
+class Trend(BaseModel):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "tier": "province_agency",
+            "generated_at": GENERATED_AT,
+            "points": [
+                {"period": "2025-Q1", "score": 80.1, "rank": 3, "criteria_met": 11, "criteria_total": 16},
+                {"period": "2025-Q2", "score": 91.0, "rank": 1, "criteria_met": 13, "criteria_total": 16},
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    tier: Tier
+    generated_at: AwareDatetime
+    points: list[TrendPoint]
+
+
+class Alert(BaseModel):
+    fingerprint: str
+    rule: str
+    unit_id: str
+    criterion: str
+    state: str = Field(description="firing | resolved (as notify publishes them)")
+    severity: str
+    summary: str
+    labels: dict[str, Any]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None
+    updated_at: AwareDatetime
+    silenced_by: list[str] = Field(description="ids of the active silences matching this alert")
+
+
+class Alerts(BaseModel):
+    model_config = _examples(
+        {
+            "generated_at": GENERATED_AT,
+            "items": [
+                {
+                    "fingerprint": "flow_below_target|xa-an-tuong|C13",
+                    "rule": "flow_below_target",
+                    "unit_id": "xa-an-tuong",
+                    "criterion": "C13",
+                    "state": "firing",
+                    "severity": "warning",
+                    "summary": "C13 trên 30 ngày: 45% < 60%",
+                    "labels": {"tier": "commune"},
+                    "starts_at": "2025-11-20T08:00:00+07:00",
+                    "ends_at": None,
+                    "updated_at": "2025-11-25T08:00:00+07:00",
+                    "silenced_by": [],
+                }
+            ],
+        }
+    )
+    generated_at: AwareDatetime
+    items: list[Alert]
+
+
+class Matcher(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(
+        min_length=1, max_length=100, description="rule, unit_id, criterion, severity or a label"
+    )
+    value: str = Field(max_length=500)
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
+                    "ends_at": "2025-12-01T00:00:00+07:00",
+                    "created_by": "so-noi-vu",
+                    "comment": "Đơn vị đang sáp nhập",
+                }
+            ]
+        },
+    )
+    matchers: list[Matcher] = Field(min_length=1, max_length=20)
+    starts_at: AwareDatetime | None = Field(None, description="default: now")
+    ends_at: AwareDatetime
+    created_by: str = Field(min_length=1, max_length=200)
+    comment: str = Field("", max_length=2000)
+
+
+class Silence(BaseModel):
+    id: str
+    matchers: list[Matcher]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    created_by: str
+    comment: str
+    status: Literal["pending", "active", "expired"]
+
+
+class Silences(BaseModel):
+    items: list[Silence]
+
+
+class TierLabel(BaseModel):
+    id: Tier
+    label: str
+
+
+class CriterionInfo(BaseModel):
+    id: str
+    label: str
+    kind: Literal["flow", "stock"]
+    boolean: bool
+    targets: dict[str, float]
+
+
+class Catalog(BaseModel):
+    plan: str
+    award: str
+    phase: str
+    tiers: list[TierLabel]
+    criteria: list[CriterionInfo]
+    periods: list[str]
+
+
+class Blocks(BaseModel):
+    tier: Tier
+    period: str
+    blocks: list[str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    model_config = _examples(
+        {
+            "type": "/problems/unknown-period",
+            "title": "Unknown period",
+            "status": 422,
+            "detail": "unknown period '2025-Q5': use a year (2025), a quarter (2025-Q3), …",
+            "instance": "/v1/rankings?tier=district&period=2025-Q5",
+        }
+    )
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = Field(None, description="each invalid parameter")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)

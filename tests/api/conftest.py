@@ -1,0 +1,138 @@
+"""One migrated chDB for the api tests (chDB opens one path per process), filled once."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.events import Tier
+from thidua.settings import ApiSettings
+from thidua.store.client import get_client
+from thidua.store.migrations import migrate
+from tests.api import data
+
+TOKEN = "read-token-for-tests-0123456789"
+BASE_DAY = date(2025, 3, 10)
+
+
+@pytest.fixture(scope="session")
+def config() -> CriteriaConfig:
+    return default_criteria()
+
+
+@pytest.fixture(scope="session")
+def ch(tmp_path_factory: pytest.TempPathFactory, config: CriteriaConfig) -> Iterator[Client]:
+    path = tmp_path_factory.mktemp("api-chdb") / "chdb"
+    client = get_client(f"chdb://{path}")
+    migrate(client, progress=lambda _: None)
+    fill(client, config)
+    yield client
+    client.close()
+
+
+def fill(client: Client, config: CriteriaConfig) -> None:
+    """Province agencies P1 (every criterion met), P2 (C03 at 60%), P3 (half the criteria
+    without data) and P4 (inactive); districts D1, D2; commune X1; enterprises E1 (both met),
+    E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
+    pa, di, co, en = Tier.PROVINCE_AGENCY, Tier.DISTRICT, Tier.COMMUNE, Tier.ENTERPRISE
+    data.insert_units(
+        client,
+        data.unit_event("P1", pa, name="Sở Thông tin và Truyền thông", block="K1"),
+        data.unit_event("P2", pa, name="Sở Nội vụ", block="K1"),
+        data.unit_event("P3", pa, name="Sở Tài chính", block="K2"),
+        data.unit_event("P4", pa, name="Sở đã giải thể", active=False),
+        data.unit_event("D1", di, name="UBND thành phố Tuyên Quang"),
+        data.unit_event("D2", di, name="UBND huyện Sơn Dương"),
+        data.unit_event("X1", co, name="UBND xã An Tường"),
+        data.unit_event("E1", en, name="Công ty CP Viễn thông Tuyên Quang"),
+        data.unit_event("E2", en, name="HTX Chè Mỹ Bằng"),
+    )
+    ids = [c.id for c in config.for_tier(pa)]
+    rows = (
+        data.marks(config, "P1", pa, BASE_DAY)
+        + data.marks(config, "P2", pa, BASE_DAY, ratios={"C03": 0.6})
+        + data.marks(config, "P3", pa, BASE_DAY, skip=tuple(ids[::2]))
+        + data.marks(config, "P4", pa, BASE_DAY)
+        + data.marks(config, "D1", di, BASE_DAY)
+        + data.marks(config, "D2", di, BASE_DAY, ratios={"C13": 0.5})
+        + data.marks(config, "X1", co, BASE_DAY)
+        + data.marks(config, "E1", en, BASE_DAY)
+        + data.marks(config, "E2", en, BASE_DAY, ratios={"E02": 0.0})
+    )
+    data.insert_counters(client, rows)
+
+
+def make_app(ch: Client, **settings: object) -> FastAPI:
+    return create_app(
+        ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False, **settings),  # type: ignore[arg-type]
+        ch,
+        warm=False,
+    )
+
+
+@pytest.fixture
+def app(ch: Client) -> FastAPI:
+    return make_app(ch)
+
+
+@pytest.fixture
+def api(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app on a real uvicorn socket, in a thread of this process (it shares the chDB)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def live(app: FastAPI) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server
+
+
+def screenshots_dir() -> Path:
+    path = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
