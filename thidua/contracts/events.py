@@ -55,6 +55,14 @@ class Program(StrEnum):
     DATA_ANALYTICS = "data_analytics"
 
 
+# Strict models refuse a plain "online_full" for an enum field (they want the enum object),
+# but events arrive as JSON dicts: enum fields take their string values, nothing else.
+TierValue = Annotated[Tier, Field(strict=False)]
+StaffCategoryValue = Annotated[StaffCategory, Field(strict=False)]
+ChannelValue = Annotated[Channel, Field(strict=False)]
+ProgramValue = Annotated[Program, Field(strict=False)]
+
+
 class _Data(BaseModel):
     # Source systems must send exactly the contract: unknown fields are kept out of scoring,
     # mistyped ones are rejected (a JSON "true" string is not a boolean).
@@ -64,7 +72,7 @@ class _Data(BaseModel):
 class UnitUpserted(_Data):
     unit_id: Id
     name: Annotated[str, Field(min_length=1, max_length=500)]
-    tier: Tier
+    tier: TierValue
     parent_id: Id | None = None
     block: Annotated[str, Field(max_length=200)] | None = None
     organ_ids: list[Id] = Field(default_factory=list)
@@ -75,7 +83,7 @@ class UnitUpserted(_Data):
 class StaffUpserted(_Data):
     staff_id: Id
     unit_id: Id
-    category: StaffCategory
+    category: StaffCategoryValue
     digital_id: StrictBool
     active: StrictBool
 
@@ -92,7 +100,7 @@ class DossierReceived(_Data):
     dossier_id: Id
     unit_id: Id
     procedure_id: Id
-    channel: Channel
+    channel: ChannelValue
 
 
 class DossierRated(_Data):
@@ -132,7 +140,7 @@ class InspectionCompleted(_Data):
 
 class TrainingCompleted(_Data):
     staff_id: Id
-    program: Program
+    program: ProgramValue
 
 
 class IndicatorObserved(_Data):
