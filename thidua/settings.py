@@ -43,7 +43,19 @@ class IngestSettings(CommonSettings):
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     ingest_max_events: int = Field(1000, ge=1)
     ingest_max_inflight: int = Field(64, ge=1, description="requests in flight before 429")
-    xapi_activity_map_file: Path | None = Field(None, description="xAPI activity id → program")
+    xapi_activity_map_file: Path = Field(
+        Path(__file__).resolve().parents[1] / "config" / "xapi-activities.yaml",
+        description="xAPI activity id → program",
+    )
+    ingest_open: bool = Field(
+        False, description="development only: accept any caller when no tokens file is set"
+    )
+    ingest_max_pending: int = Field(
+        200_000, ge=1, description="records awaiting the broker's ack before 429"
+    )
+    ingest_registry_wait_seconds: float = Field(
+        2.0, ge=0, description="edXML: wait this long for the unit registry to catch up"
+    )
 
 
 class ScoringSettings(CommonSettings):

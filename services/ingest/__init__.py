@@ -1,0 +1,1 @@
+"""Ingest: source systems (CloudEvents, xAPI, edXML) → canonical events → Kafka (SPEC §4)."""

@@ -1,0 +1,184 @@
+"""Canonical events → Kafka, answered only after the broker acknowledged every one.
+
+kafka-python with ``acks=all`` and idempotence: a retried batch is never duplicated inside a
+partition, and a request is answered 202 only when all its records are durable. Records are
+keyed by the SPEC §3 entity key, so all versions of one entity stay ordered in one partition.
+
+``seq`` is stamped here, in array order and across requests in the order records are handed to
+the producer: ``max(last + 1, time.time_ns())``, monotonic even if the clock steps back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
+
+from services.ingest import metrics
+from services.ingest.cloudevents import PendingEvent
+from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.contracts.topics import physical, topic_for
+
+log = logging.getLogger(__name__)
+
+PRODUCER_CONFIG: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "compression_type": "lz4",
+    # A few ms of linger fills batches under load and costs little latency when idle.
+    "linger_ms": 5,
+    "batch_size": 256 * 1024,
+    "max_request_size": 8 * 1024 * 1024,
+    "max_in_flight_requests_per_connection": 5,
+    # Metadata is fetched at start; if the broker vanishes, fail the request fast (503)
+    # rather than blocking the event loop.
+    "max_block_ms": 2_000,
+    "delivery_timeout_ms": 30_000,
+    "request_timeout_ms": 10_000,
+    "metrics_enabled": False,
+}
+
+
+class Overloaded(RuntimeError):
+    """Too many records await acknowledgement: shed load (429) before producing anything."""
+
+
+class DeliveryFailed(RuntimeError):
+    """The broker did not acknowledge every record of a request (503; the client resends)."""
+
+
+class _Acks:
+    """Counts one request's acknowledgements; callbacks run on kafka-python's sender thread."""
+
+    __slots__ = ("_left", "_lock", "_loop", "future", "errors")
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._left = count
+        self._lock = threading.Lock()
+        self._loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.errors: dict[str, BaseException] = {}
+
+    def on_result(self, topic: str, result: Any) -> None:
+        with self._lock:
+            if isinstance(result, BaseException):
+                metrics.PRODUCER_ERRORS.labels(topic=topic).inc()
+                self.errors.setdefault(topic, result)
+            self._left -= 1
+            finished = self._left == 0
+        if finished:
+            self._loop.call_soon_threadsafe(self._finish)
+
+    def fail_unsent(self, topic: str, count: int, error: BaseException) -> None:
+        for _ in range(count):
+            self.on_result(topic, error)
+
+    def _finish(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class EventProducer:
+    """One kafka-python producer shared by every request of the process."""
+
+    def __init__(
+        self, bootstrap: str, prefix: str, max_pending: int, **overrides: Any
+    ) -> None:
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap, **{**PRODUCER_CONFIG, **overrides}
+        )
+        self._bootstrap = bootstrap
+        self._topics = {t: physical(topic_for(t), prefix) for t in EventType}
+        self._max_pending = max_pending
+        self._pending = 0  # touched only on the event loop thread
+        self._last_seq = 0
+        self._admin: KafkaAdminClient | None = None
+        for topic in set(self._topics.values()):
+            self._producer.partitions_for(topic)  # warm metadata so send() never blocks
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def next_seq(self) -> int:
+        self._last_seq = max(self._last_seq + 1, time.time_ns())
+        return self._last_seq
+
+    async def produce(self, events: Sequence[PendingEvent]) -> list[CanonicalEvent]:
+        """Stamp, send and wait for every ack; raises Overloaded or DeliveryFailed."""
+        if not events:
+            return []
+        if self._pending + len(events) > self._max_pending:
+            raise Overloaded(f"{self._pending} records await the broker")
+        acks = _Acks(len(events), asyncio.get_running_loop())
+        callbacks: dict[str, Any] = {}
+        produced: list[CanonicalEvent] = []
+        self._pending += len(events)
+        metrics.PRODUCER_QUEUE.set(self._pending)
+        try:
+            for position, event in enumerate(events):
+                canonical = CanonicalEvent.model_construct(
+                    source=event.source,
+                    id=event.id,
+                    type=event.type,
+                    time=event.time,
+                    seq=self.next_seq(),
+                    data=event.data,
+                )
+                topic = self._topics[event.type]
+                callback = callbacks.get(topic)
+                if callback is None:
+                    callback = callbacks[topic] = _bind(acks, topic)
+                try:
+                    future = self._producer.send(
+                        topic, value=canonical.to_bytes(), key=event.key
+                    )
+                except (KafkaError, ValueError, TypeError) as exc:
+                    log.warning("producer refused a record for %s: %s", topic, exc)
+                    acks.fail_unsent(topic, len(events) - position, exc)
+                    break
+                future.add_both(callback)
+                produced.append(canonical)
+            await acks.future
+        finally:
+            self._pending -= len(events)
+            metrics.PRODUCER_QUEUE.set(self._pending)
+        if acks.errors:
+            topic, error = next(iter(acks.errors.items()))
+            raise DeliveryFailed(f"Kafka did not acknowledge records for {topic}: {error}")
+        return produced
+
+    def ping(self) -> bool:
+        """Does the broker answer right now? (for /readyz; blocking, run it in a thread)."""
+        try:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(
+                    bootstrap_servers=self._bootstrap, request_timeout_ms=3_000
+                )
+            self._admin.list_topics()
+            return True
+        except (KafkaError, OSError) as exc:
+            log.warning("Kafka does not answer: %s", exc)
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+            return False
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.flush(timeout=timeout)
+        self._producer.close(timeout=timeout)
+        if self._admin is not None:
+            self._admin.close()
+
+
+def _bind(acks: _Acks, topic: str) -> Any:
+    def callback(result: Any) -> None:
+        acks.on_result(topic, result)
+
+    return callback

@@ -1,0 +1,77 @@
+"""What every request of one ingest process shares, built at start and closed at stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.ingest import metrics
+from services.ingest.auth import Authenticator, authenticator_from
+from services.ingest.cloudevents import PendingEvent
+from services.ingest.errors import Refused
+from services.ingest.producer import DeliveryFailed, EventProducer, Overloaded
+from services.ingest.registry import OrganRegistry
+from services.ingest.xapi import load_activity_map
+from thidua.contracts.events import Program
+from thidua.kafka_admin import ensure_topics
+from thidua.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestState:
+    settings: IngestSettings
+    auth: Authenticator
+    activities: dict[str, Program]
+    producer: EventProducer | None = None
+    registry: OrganRegistry | None = None
+    inflight: int = field(default=0)
+
+    @classmethod
+    def configure(cls, settings: IngestSettings) -> IngestState:
+        """Read config files (fails fast on a bad one); Kafka is joined in :meth:`start`."""
+        return cls(
+            settings=settings,
+            auth=authenticator_from(settings.ingest_tokens_file, settings.ingest_open),
+            activities=load_activity_map(settings.xapi_activity_map_file),
+        )
+
+    def start(self) -> None:
+        s = self.settings
+        ensure_topics(s.kafka_bootstrap, s.topic_prefix, s.topic_partitions)
+        self.producer = EventProducer(s.kafka_bootstrap, s.topic_prefix, s.ingest_max_pending)
+        self.registry = OrganRegistry(s.kafka_bootstrap, s.topic_prefix)
+        self.registry.start()
+        log.info("ingest connected to Kafka at %s (prefix %r)", s.kafka_bootstrap, s.topic_prefix)
+
+    def stop(self) -> None:
+        if self.registry is not None:
+            self.registry.stop()
+        if self.producer is not None:
+            self.producer.close()
+
+    async def deliver(self, events: Sequence[PendingEvent], source: str) -> int:
+        """Produce and wait for the broker; counts accepted events per type."""
+        if self.producer is None:
+            raise Refused(503, "ingest is starting: Kafka not joined yet", source=source)
+        try:
+            await self.producer.produce(events)
+        except Overloaded as exc:
+            raise Refused(429, f"overloaded: {exc}", source=source, types=_types(events)) from None
+        except DeliveryFailed as exc:
+            log.error("delivery failed: %s", exc)
+            raise Refused(503, str(exc), source=source, types=_types(events)) from None
+        for event_type, count in Counter(_types(events)).items():
+            metrics.EVENTS_ACCEPTED.labels(source, event_type).inc(count)
+        return len(events)
+
+    async def ready(self) -> bool:
+        return self.producer is not None and await asyncio.to_thread(self.producer.ping)
+
+
+def _types(events: Sequence[PendingEvent]) -> list[str]:
+    return [event.type.value for event in events]
