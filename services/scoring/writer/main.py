@@ -1,0 +1,44 @@
+"""``thidua writer``: the ClickHouse writer on its own, beside a ClickHouse server."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+from prometheus_client import start_http_server
+from pydantic import Field
+
+from services.scoring.writer.writer import Writer
+from thidua.contracts.criteria import load_criteria
+from thidua.settings import WriterSettings
+from thidua.store.client import get_client
+
+log = logging.getLogger(__name__)
+
+
+class StandaloneWriterSettings(WriterSettings):
+    writer_metrics_port: int = Field(8004, description="/metrics of the standalone writer (0: off)")
+
+
+def run() -> None:
+    settings = StandaloneWriterSettings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.writer_metrics_port:
+        start_http_server(settings.writer_metrics_port, addr="127.0.0.1")
+    writer = Writer(
+        settings, get_client(settings.clickhouse_dsn), load_criteria(settings.criteria_file)
+    )
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping the writer after its current batch", signum)
+        writer.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info(
+        "writer consuming %s as group %s", ", ".join(writer.router.topics), settings.writer_group
+    )
+    writer.run_forever()

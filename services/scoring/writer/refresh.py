@@ -1,0 +1,67 @@
+"""Materialize-and-notify step: after a flush, recompute the periods its days can move,
+store them, then tell the listeners (api cache, SSE) which periods changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+
+from clickhouse_connect.driver.client import Client
+
+from services.scoring.writer import metrics
+from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
+from thidua.store.kpi import materialize
+from thidua.store.periods_index import affected_periods
+
+log = logging.getLogger(__name__)
+
+RefreshListener = Callable[[set[str]], None]
+
+
+class Refresher:
+    def __init__(
+        self,
+        client: Client,
+        config: CriteriaConfig,
+        listeners: Sequence[RefreshListener],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._listeners = list(listeners)
+        self._clock = clock
+        self._last_day: date | None = None
+
+    def periods_for(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> list[Period]:
+        now = self._clock()
+        periods = affected_periods(stock_days, now, flow_days, phase=self._config.phase)
+        # rolling-30d moves at local midnight even when no counter does.
+        current = today(now)
+        if self._last_day is not None and current != self._last_day:
+            if all(p.id != ROLLING_30D for p in periods):
+                periods.append(parse_period(ROLLING_30D, now))
+        self._last_day = current
+        return periods
+
+    def refresh(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> set[str]:
+        """Re-materialize and notify; returns the period ids refreshed."""
+        periods = self.periods_for(stock_days, flow_days)
+        if not periods:
+            return set()
+        started = time.perf_counter()
+        materialize(self._client, self._config, periods, computed_at=self._clock())
+        metrics.MATERIALIZE_SECONDS.set(time.perf_counter() - started)
+        metrics.PERIODS_MATERIALIZED.inc(len(periods))
+        changed = {p.id for p in periods}
+        self.notify(changed)
+        return changed
+
+    def notify(self, changed: set[str]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(set(changed))
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("on_refresh listener %r failed", listener)

@@ -1,0 +1,232 @@
+"""The single ClickHouse writer: Kafka → decode → batch → insert → commit → materialize → notify.
+
+One per ClickHouse store: inside the api process on chDB (embedded mode, sharing its client),
+or alone beside a ClickHouse server (``thidua writer``). It reads committed records only
+(Faust writes counters in transactions) and commits offsets only after the rows are stored,
+so a crash replays a batch and never loses one; replays collapse under the tables'
+ReplacingMergeTree keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from clickhouse_connect.driver.client import Client
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from services.scoring.writer import metrics
+from services.scoring.writer.batch import Batch, DeadLetter
+from services.scoring.writer.decode import Router
+from services.scoring.writer.dlq import send_dead_letters
+from services.scoring.writer.refresh import Refresher, RefreshListener
+from services.scoring.writer.rows import Undecodable
+from services.scoring.writer.sink import Stopped, write_rows
+from thidua.contracts.criteria import CriteriaConfig
+from thidua.settings import WriterSettings
+from thidua.store.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+_MAX_POLL_SECONDS = 0.5  # upper bound on how long stop() waits for the loop to notice
+
+
+class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._writer._flush_quietly()
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("writer assigned %d partition(s)", len(assigned))
+
+
+class Writer:
+    """Run with ``start()``/``stop()`` (background thread) or ``run_forever()`` (this thread).
+
+    ``on_refresh`` callbacks receive the ids of the periods re-materialized after a flush.
+    """
+
+    def __init__(
+        self,
+        settings: WriterSettings,
+        client: Client,
+        config: CriteriaConfig,
+        on_refresh: Sequence[RefreshListener] = (),
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.config = config
+        self.refresher = Refresher(client, config, on_refresh)
+        self.router = Router(settings.topic_prefix, config.flow_measures())
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._batch = self._new_batch()
+        self.last_error: str | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Migrate the schema, then consume in a daemon thread."""
+        migrate(self.client)
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._loop_until_stopped, name="ch-writer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Flush what is batched, commit, close. Safe to call twice."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_forever(self) -> None:
+        migrate(self.client)
+        self._loop_until_stopped()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def _loop_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._consume()
+                self.last_error = None
+            except Stopped:
+                log.warning("stopped with an unwritten batch; Kafka will redeliver it")
+                break
+            except Exception as exc:  # broker away, ClickHouse away: start over from commits
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("writer loop failed; restarting from the committed offsets")
+                self._batch = self._new_batch()
+                self._close()
+                self._stopping.wait(2.0)
+        self._close()
+
+    def _consume(self) -> None:
+        self._open()
+        consumer = self._consumer
+        assert consumer is not None
+        while not self._stopping.is_set():
+            timeout = min(self._batch.seconds_left(), _MAX_POLL_SECONDS)
+            records = consumer.poll(
+                timeout_ms=max(10, int(timeout * 1000)),
+                max_records=max(1, self.settings.writer_batch_rows - self._batch.messages),
+            )
+            for messages in records.values():
+                for message in messages:
+                    self._add(
+                        message.topic, message.partition, message.offset, message.key, message.value
+                    )
+            self._record_lag(consumer)
+            if self._batch.ready:
+                self._flush()
+        self._flush_quietly()
+
+    def _add(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        try:
+            decoded = self.router.decode(topic, offset, value)
+        except Undecodable as exc:
+            self._batch.add_dead_letter(DeadLetter(topic, partition, offset, key, value, str(exc)))
+            return
+        self._batch.add(topic, partition, offset, decoded)
+
+    def _flush(self) -> None:
+        """Write → dead-letter → commit → materialize → notify; then a fresh batch."""
+        batch = self._batch
+        if batch.empty:
+            return
+        write_rows(self.client, batch.rows, self._stopping)
+        if batch.dead_letters:
+            send_dead_letters(
+                self._dead_letter_producer(), self.settings.topic_prefix, batch.dead_letters
+            )
+        assert self._consumer is not None
+        self._consumer.commit(
+            {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
+        )
+        self._batch = self._new_batch()
+        metrics.BATCH_SIZE.observe(batch.messages)
+        metrics.LAST_FLUSH.set(time.time())
+        self.refresher.refresh(batch.stock_days, batch.flow_days)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except Stopped:
+            log.warning("stopped with an unwritten batch; Kafka will redeliver it")
+            self._batch = self._new_batch()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _new_batch(self) -> Batch:
+        return Batch(self.settings.writer_batch_rows, self.settings.writer_batch_seconds)
+
+    def _open(self) -> None:
+        from thidua.kafka_admin import ensure_topics
+
+        ensure_topics(
+            self.settings.kafka_bootstrap,
+            self.settings.topic_prefix,
+            self.settings.topic_partitions,
+        )
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.settings.writer_group,
+            client_id=f"{self.settings.writer_group}-writer",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.writer_batch_rows,
+        )
+        for topic in self.router.topics:  # metadata first: an assignor without it assigns nothing
+            self._consumer.partitions_for_topic(topic)
+        self._consumer.subscribe(self.router.topics, listener=_FlushOnRevoke(self))
+
+    def _dead_letter_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=5
+            )
+        return self._producer
+
+    def _record_lag(self, consumer: KafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            try:
+                position = consumer.position(tp, timeout_ms=0)
+            except Exception:  # position not fetched yet: no lag to report
+                continue
+            if position is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - position)
+                )
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            except Exception:
+                log.exception("closing the writer's consumer failed")
+            self._consumer = None
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:
+                log.exception("closing the dead-letter producer failed")
+            self._producer = None
