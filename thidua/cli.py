@@ -130,7 +130,11 @@ def simulate(
     ingest_url: str = typer.Option(
         "http://127.0.0.1:8001", envvar="THIDUA_SIMULATE_INGEST_URL", help="ingest base URL"
     ),
-    token: str = typer.Option(None, envvar="THIDUA_SIMULATE_TOKEN", help="one bearer token"),
+    token: str = typer.Option(
+        None,
+        envvar="THIDUA_SIMULATE_TOKEN",
+        help="one bearer token (default: the dev simulator token)",
+    ),
     tokens_file: Path = typer.Option(None, help="YAML of tokens per source system"),
     seed: int = typer.Option(154, help="same seed, same events"),
     since: str = typer.Option("2025-01-01", help="first day of flow events (ISO date/time)"),

@@ -27,6 +27,8 @@ from thidua.simulate.registry import load_registry, write_registry
 
 log = logging.getLogger(__name__)
 DEFAULT_INGEST_URL = "http://127.0.0.1:8001"
+# The development token of config/ingest-sources.example.yaml's `simulator` source (every type).
+DEV_SIMULATOR_TOKEN = "thidua-dev-simulator-token"
 
 
 def credentials_from_file(path: Path) -> list[Credential]:
@@ -50,9 +52,7 @@ def credentials_from_file(path: Path) -> list[Credential]:
 def resolve_credentials(token: str | None, tokens_file: Path | None) -> list[Credential]:
     if tokens_file is not None:
         return credentials_from_file(tokens_file)
-    if token:
-        return [Credential(token)]
-    raise ValueError("give --token (or THIDUA_SIMULATE_TOKEN) or --tokens-file")
+    return [Credential(token or DEV_SIMULATOR_TOKEN)]
 
 
 def _parse_moment(text: str | None, default: datetime | date | None) -> datetime | date | None:
@@ -80,6 +80,7 @@ def run(
 ) -> None:
     """Everything has a default, so ``run()`` alone backfills 2025 → now at scale 0.5."""
     logging.basicConfig(level=os.environ.get("THIDUA_LOG_LEVEL", "INFO"))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the progress line says it all
     if write_registry_to is not None:
         path = write_registry(write_registry_to)
         print(f"registry written to {path}", file=sys.stderr)
