@@ -16,10 +16,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from thidua.contracts.criteria import load_criteria
-from thidua.settings import ApiSettings
-from thidua.store.client import client_lock
-
 from services.api import metrics, problems
 from services.api.alerts import AlertsService
 from services.api.routes import api_router, route_templates
@@ -27,6 +23,9 @@ from services.api.routes.dashboard import STATIC_DIR
 from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
+from thidua.contracts.criteria import load_criteria
+from thidua.settings import ApiSettings
+from thidua.store.client import client_lock
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +40,6 @@ RFC 3339 with the +07:00 offset. Errors are RFC 9457 problem details
 and `/metrics` stay open. The dashboard at `/dashboard` is public or opened once with
 `?token=` (kept in a cookie), by configuration.
 """
-
-
 
 
 def create_app(
@@ -143,7 +140,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         # FastAPI documents validation errors as its own JSON; ours are problem details.
         for path in schema.get("paths", {}).values():
             for operation in path.values():

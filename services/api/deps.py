@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from thidua.contracts.events import Tier
-from thidua.contracts.periods import Period, PeriodError
-from thidua.settings import ApiSettings
-
 from services.api.alerts import AlertsService
 from services.api.problems import ProblemError
 from services.api.service import KpiService
 from services.api.sse import RankingsHub
+from thidua.contracts.events import Tier
+from thidua.contracts.periods import Period, PeriodError
+from thidua.settings import ApiSettings
 
 TOKEN_COOKIE = "thidua_token"
 DASHBOARD_COOKIE = "thidua_dashboard"
@@ -91,8 +90,10 @@ def require_read(request: Request) -> None:
         if token_valid(settings, cookie):
             return
         session = request.cookies.get(DASHBOARD_COOKIE)
-        if settings.api_dashboard_public and session and hmac.compare_digest(
-            session, request.app.state.dashboard_session
+        if (
+            settings.api_dashboard_public
+            and session
+            and hmac.compare_digest(session, request.app.state.dashboard_session)
         ):
             return
         raise ProblemError(401, "unauthorized", "a read token is required")

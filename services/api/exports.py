@@ -12,11 +12,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from services.api.views import PeriodView
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 from thidua.contracts.scorecard import Scorecard
-
-from services.api.views import PeriodView
 
 # (header, kind): kind picks the XLSX number format.
 RANKING_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -86,7 +85,9 @@ def scorecard_rows(view: PeriodView, config: CriteriaConfig, tier: Tier | None) 
                     result.denominator,
                     result.value,
                     result.target,
-                    "Đạt" if result.met else ("Chưa có dữ liệu" if result.value is None else "Chưa đạt"),
+                    "Đạt"
+                    if result.met
+                    else ("Chưa có dữ liệu" if result.value is None else "Chưa đạt"),
                     result.attainment,
                 ]
             )

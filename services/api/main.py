@@ -7,12 +7,11 @@ from typing import Any
 
 import uvicorn
 
+from services.api.app import create_app
 from thidua.contracts.criteria import load_criteria
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
-
-from services.api.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,9 @@ def start_writer(settings: ApiSettings, client: Any, on_refresh: Any) -> Any:
             exc,
         )
         return None
-    writer = Writer(settings, client, load_criteria(settings.criteria_file), on_refresh=[on_refresh])
+    writer = Writer(
+        settings, client, load_criteria(settings.criteria_file), on_refresh=[on_refresh]
+    )
     writer.start()
     log.info("embedded writer started")
     return writer

@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
-
-from services.api.responses import Json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.responses import Json
 from services.api.schemas import Problem
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -89,7 +88,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Json:
-        return problem_response(request, exc.status_code, None, str(exc.detail), headers=exc.headers)
+        return problem_response(
+            request, exc.status_code, None, str(exc.detail), headers=exc.headers
+        )
 
     @app.get("/problems/{slug}", include_in_schema=False)
     async def _problem_doc(slug: str) -> PlainTextResponse:

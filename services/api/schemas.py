@@ -202,8 +202,20 @@ class Trend(BaseModel):
             "tier": "province_agency",
             "generated_at": GENERATED_AT,
             "points": [
-                {"period": "2025-Q1", "score": 80.1, "rank": 3, "criteria_met": 11, "criteria_total": 16},
-                {"period": "2025-Q2", "score": 91.0, "rank": 1, "criteria_met": 13, "criteria_total": 16},
+                {
+                    "period": "2025-Q1",
+                    "score": 80.1,
+                    "rank": 3,
+                    "criteria_met": 11,
+                    "criteria_total": 16,
+                },
+                {
+                    "period": "2025-Q2",
+                    "score": 91.0,
+                    "rank": 1,
+                    "criteria_met": 13,
+                    "criteria_total": 16,
+                },
             ],
         }
     )

@@ -17,19 +17,20 @@ from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
+from services.api.cache import SwrCache
+from services.api.views import PeriodView, now_local, rfc3339
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
 from thidua.contracts.scorecard import Scorecard
 
-from services.api.cache import SwrCache
-from services.api.views import PeriodView, now_local, rfc3339
-
 log = logging.getLogger(__name__)
 
 
 class ComputePeriod(Protocol):
-    def __call__(self, client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]: ...
+    def __call__(
+        self, client: Client, config: CriteriaConfig, period: Period
+    ) -> list[Scorecard]: ...
 
 
 def default_compute() -> ComputePeriod:

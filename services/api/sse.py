@@ -82,4 +82,12 @@ class RankingsHub:
 
 def _event(name: str, event_id: int, data: bytes) -> bytes:
     # orjson never emits raw newlines, so the payload is one `data:` line.
-    return b"event: " + name.encode() + b"\nid: " + str(event_id).encode() + b"\ndata: " + data + b"\n\n"
+    return (
+        b"event: "
+        + name.encode()
+        + b"\nid: "
+        + str(event_id).encode()
+        + b"\ndata: "
+        + data
+        + b"\n\n"
+    )

@@ -111,7 +111,9 @@ class PeriodView:
         }
 
     def awards(self, tier: Tier | None) -> list[dict[str, Any]]:
-        cards = [c for c in self.cards if c.award_eligible and (tier is None or c.unit.tier == tier)]
+        cards = [
+            c for c in self.cards if c.award_eligible and (tier is None or c.unit.tier == tier)
+        ]
         cards.sort(key=lambda c: (list(Tier).index(c.unit.tier), c.rank or 0, c.unit.unit_id))
         return [
             {

@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from tests.api import data
 from thidua.contracts.criteria import CriteriaConfig, default_criteria
 from thidua.contracts.events import Tier
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
-from tests.api import data
 
 TOKEN = "read-token-for-tests-0123456789"
 BASE_DAY = date(2025, 3, 10)

@@ -53,7 +53,9 @@ def insert_units(client: Client, *events: CanonicalEvent) -> None:
     )
 
 
-def insert_counters(client: Client, rows: list[tuple[str, str, date, float]], version: int = 1) -> None:
+def insert_counters(
+    client: Client, rows: list[tuple[str, str, date, float]], version: int = 1
+) -> None:
     """(unit_id, measure, day, value) rows."""
     values = [[u, m, d, 0, v, version] for u, m, d, v in rows]
     client.insert(KPI_COUNTERS.table, values, column_names=list(KPI_COUNTERS.columns))

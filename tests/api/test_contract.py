@@ -33,7 +33,9 @@ def test_rankings_of_a_tier(api: TestClient) -> None:
 
 
 def test_rankings_within_a_block_rerank(api: TestClient) -> None:
-    k2 = api.get("/v1/rankings", params={"tier": "province_agency", "period": "2025", "block": "K2"})
+    k2 = api.get(
+        "/v1/rankings", params={"tier": "province_agency", "period": "2025", "block": "K2"}
+    )
     assert [(i["rank"], i["unit_id"]) for i in k2.json()["items"]] == [(1, "P3")]
     assert k2.json()["block"] == "K2"
 
@@ -50,7 +52,12 @@ def test_scorecard_with_evidence(api: TestClient, config: CriteriaConfig) -> Non
     response = api.get("/v1/units/P2/scorecard", params={"period": "2025"})
     assert response.status_code == 200
     card = schemas.ScorecardOut.model_validate(response.json())
-    assert (card.unit_id, card.tier, card.rank, card.criteria_met) == ("P2", "province_agency", 2, 15)
+    assert (card.unit_id, card.tier, card.rank, card.criteria_met) == (
+        "P2",
+        "province_agency",
+        2,
+        15,
+    )
     c03 = next(c for c in card.criteria if c.id == "C03")
     assert (c03.numerator, c03.denominator, c03.value, c03.target) == (60, 100, 0.6, 0.8)
     assert c03.met is False and c03.attainment == pytest.approx(0.75)
@@ -109,7 +116,12 @@ def test_invalid_requests_are_422_problems(
 
 def test_awards_are_the_eligible_units(api: TestClient) -> None:
     body = schemas.Awards.model_validate(api.get("/v1/awards", params={"period": "2025"}).json())
-    assert [(i.unit_id, i.tier) for i in body.items] == [("P1", "province_agency"), ("D1", "district"), ("X1", "commune"), ("E1", "enterprise")]
+    assert [(i.unit_id, i.tier) for i in body.items] == [
+        ("P1", "province_agency"),
+        ("D1", "district"),
+        ("X1", "commune"),
+        ("E1", "enterprise"),
+    ]
     assert body.award == "Bằng khen Chủ tịch UBND tỉnh"
     only = api.get("/v1/awards", params={"period": "phase-2021-2025", "tier": "enterprise"}).json()
     assert [i["unit_id"] for i in only["items"]] == ["E1"] and only["tier"] == "enterprise"
@@ -146,7 +158,9 @@ def test_health_ready_metrics(api: TestClient) -> None:
     assert ready.status_code == 200 and ready.json()["checks"] == {"clickhouse": "ok"}
     api.get("/v1/rankings", params={"tier": "district", "period": "2025"})
     text = api.get("/metrics").text
-    assert 'thidua_api_request_seconds_count{method="GET",route="/v1/rankings",status="200"}' in text
+    assert (
+        'thidua_api_request_seconds_count{method="GET",route="/v1/rankings",status="200"}' in text
+    )
     assert "thidua_api_cache_requests_total" in text and "thidua_api_sse_clients" in text
 
 

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from services.api.responses import Json
 
 from services.api.deps import AlertsDep, ReadAccess, WriteAccess
 from services.api.problems import ProblemError, problem_responses
+from services.api.responses import Json
 from services.api.schemas import Alerts, Silence, SilenceIn, Silences
 from services.api.views import now_local, rfc3339
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from services.api.responses import Json
-
-from thidua.contracts.events import Tier
 
 from services.api.deps import PeriodParam, ReadAccess, Service
 from services.api.problems import ProblemError, problem_responses
+from services.api.responses import Json
 from services.api.schemas import Awards
+from thidua.contracts.events import Tier
 
 router = APIRouter(tags=["awards"], dependencies=[ReadAccess])
 
@@ -20,12 +19,12 @@ router = APIRouter(tags=["awards"], dependencies=[ReadAccess])
     summary="Award-eligible units: every applicable criterion met, none without data",
     responses=problem_responses(401, 403, 422),
 )
-async def get_awards(
-    service: Service, period: PeriodParam, tier: Tier | None = None
-) -> Json:
+async def get_awards(service: Service, period: PeriodParam, tier: Tier | None = None) -> Json:
     if not period.awardable:
         raise ProblemError(
-            422, "not-awardable", f"{period.id} is a {period.kind}: awards exist for years and the phase"
+            422,
+            "not-awardable",
+            f"{period.id} is a {period.kind}: awards exist for years and the phase",
         )
     view = await service.view(period)
     return Json(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from services.api.responses import Json
 
 from services.api.deps import PeriodParam, ReadAccess, Service, TierParam
 from services.api.problems import problem_responses
+from services.api.responses import Json
 from services.api.schemas import Blocks, Catalog
 
 router = APIRouter(tags=["catalog"], dependencies=[ReadAccess])

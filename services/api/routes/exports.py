@@ -7,11 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
-from thidua.contracts.events import Tier
-
 from services.api import exports
 from services.api.deps import BlockParam, PeriodParam, ReadAccess, Service, TierParam
 from services.api.problems import problem_responses
+from thidua.contracts.events import Tier
 
 router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[ReadAccess])
 Format = Literal["csv", "xlsx"]
@@ -36,9 +35,7 @@ def _file(body: bytes, fmt: Format, name: str) -> Response:
     )
 
 
-@router.get(
-    "/rankings.{fmt}", summary="Bảng xếp hạng as CSV or XLSX", responses=_FILE_RESPONSES
-)
+@router.get("/rankings.{fmt}", summary="Bảng xếp hạng as CSV or XLSX", responses=_FILE_RESPONSES)
 async def export_rankings(
     service: Service, fmt: Format, tier: TierParam, period: PeriodParam, block: BlockParam = None
 ) -> Response:

@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from services.api.responses import Json
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.api.responses import Json
 from services.api.schemas import Health
 
 router = APIRouter(tags=["health"])

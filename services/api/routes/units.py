@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from services.api.responses import Json
 
 from services.api.deps import PeriodParam, ReadAccess, Service
 from services.api.problems import ProblemError, problem_responses
+from services.api.responses import Json
 from services.api.schemas import ScorecardOut, Trend
 
 router = APIRouter(prefix="/units", tags=["units"], dependencies=[ReadAccess])

@@ -1,0 +1,85 @@
+"""Alerts read from ClickHouse, and silences kept by the api."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from clickhouse_connect.driver.client import Client
+from fastapi.testclient import TestClient
+
+from services.api import schemas
+from tests.api import data
+
+
+def test_alerts_filters_and_silences(api: TestClient, ch: Client) -> None:
+    now = datetime.now(UTC)
+    data.insert_alert(ch, fingerprint="a1", unit_id="P2", state="firing", updated_at=now)
+    data.insert_alert(
+        ch, fingerprint="a2", unit_id="D2", criterion="C13", state="resolved", ends_at=now
+    )
+    api.app.state.on_refresh(set())  # the writer wrote alerts: reload them
+    _wait_for(lambda: len(api.get("/v1/alerts").json()["items"]) >= 2)
+
+    body = schemas.Alerts.model_validate(api.get("/v1/alerts").json())
+    assert {a.fingerprint for a in body.items} >= {"a1", "a2"}
+    firing = api.get("/v1/alerts", params={"state": "firing", "unit_id": "P2"}).json()["items"]
+    assert [a["fingerprint"] for a in firing] == ["a1"]
+    assert firing[0]["labels"] == {"tier": "province_agency"} and firing[0]["silenced_by"] == []
+
+    created = api.post(
+        "/v1/silences",
+        json={
+            "matchers": [
+                {"name": "unit_id", "value": "P2"},
+                {"name": "tier", "value": "province_agency"},
+            ],
+            "ends_at": (now + timedelta(hours=2)).isoformat(),
+            "created_by": "so-noi-vu",
+            "comment": "đang kiểm tra",
+        },
+    )
+    assert created.status_code == 201, created.text
+    silence = schemas.Silence.model_validate(created.json())
+    assert silence.status == "active"
+    assert [s["id"] for s in api.get("/v1/silences").json()["items"]] == [silence.id]
+    firing = api.get("/v1/alerts", params={"unit_id": "P2"}).json()["items"]
+    assert firing[0]["silenced_by"] == [silence.id]
+    assert api.get("/v1/alerts", params={"unit_id": "D2"}).json()["items"][0]["silenced_by"] == []
+
+    # silences survive a restart: they live in ClickHouse
+    rows = ch.query("SELECT id FROM silences FINAL WHERE deleted = 0").result_rows
+    assert rows == [(silence.id,)]
+
+    assert api.delete(f"/v1/silences/{silence.id}").status_code == 204
+    assert api.get("/v1/silences").json()["items"] == []
+    gone = api.delete(f"/v1/silences/{silence.id}")
+    assert gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
+    assert ch.query("SELECT count() FROM silences FINAL WHERE deleted = 0").result_rows == [(0,)]
+
+
+def test_silence_validation_is_a_problem(api: TestClient) -> None:
+    bad = api.post("/v1/silences", json={"matchers": [], "ends_at": "2025-01-01T00:00:00"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert {tuple(e["loc"]) for e in bad.json()["errors"]} >= {
+        ("body", "matchers"),
+        ("body", "created_by"),
+    }
+    backwards = api.post(
+        "/v1/silences",
+        json={
+            "matchers": [{"name": "rule", "value": "x"}],
+            "starts_at": "2025-02-01T00:00:00+07:00",
+            "ends_at": "2025-01-01T00:00:00+07:00",
+            "created_by": "x",
+        },
+    )
+    assert backwards.status_code == 422
+
+
+def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

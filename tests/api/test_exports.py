@@ -1,0 +1,60 @@
+"""Exports for the annual report: CSV with BOM and XLSX, Vietnamese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.events import Tier
+
+
+def test_rankings_csv(api: TestClient) -> None:
+    response = api.get(
+        "/v1/exports/rankings.csv", params={"tier": "province_agency", "period": "2025"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="xep-hang-province_agency-2025.csv"' in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Hạng", "Mã đơn vị", "Tên đơn vị"] and "Điểm" in rows[0]
+    assert [r[1] for r in rows[1:]] == ["P1", "P2", "P3"]
+    assert rows[1][2] == "Sở Thông tin và Truyền thông"
+
+
+def test_rankings_xlsx_within_block(api: TestClient) -> None:
+    response = api.get(
+        "/v1/exports/rankings.xlsx",
+        params={"tier": "province_agency", "period": "2025", "block": "K1"},
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "Hạng" and values[0][3] == "Khối thi đua"
+    assert [(r[0], r[1], r[3]) for r in values[1:]] == [(1, "P1", "K1"), (2, "P2", "K1")]
+    assert values[1][4] == 100.0
+
+
+def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> None:
+    xlsx = api.get("/v1/exports/scorecards.xlsx", params={"period": "2025", "tier": "enterprise"})
+    values = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    header = values[0]
+    assert header[:3] == ("Mã đơn vị", "Tên đơn vị", "Cấp") and "Chỉ tiêu" in header
+    rows = [dict(zip(header, r, strict=True)) for r in values[1:]]
+    assert [(r["Mã đơn vị"], r["Mã tiêu chí"], r["Đạt"]) for r in rows] == [
+        ("E1", "E01", "Đạt"),
+        ("E1", "E02", "Đạt"),
+        ("E2", "E01", "Đạt"),
+        ("E2", "E02", "Chưa đạt"),
+    ]
+    assert rows[0]["Cấp"] == "Doanh nghiệp, hợp tác xã"
+    text = api.get("/v1/exports/scorecards.csv", params={"period": "2025"}).content
+    lines = text.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Mã đơn vị,Tên đơn vị,Cấp")
+    per_tier = {t: len(config.for_tier(t)) for t in Tier}
+    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 2, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
+    assert len(lines) == 1 + sum(per_tier[t] * n for t, n in units.items())
