@@ -1,0 +1,110 @@
+"""Reads come from memory; the writer's refresh recomputes them and pushes SSE events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import httpx
+from clickhouse_connect.driver.client import Client
+
+from services.api.cache import SwrCache
+from services.api.schemas import Rankings
+from tests.api import data
+from tests.api.conftest import LiveServer
+from tests.api.sse_client import events
+
+PARAMS = {"tier": "district", "period": "2023-Q2"}
+
+
+def _ranks(body: dict) -> list[tuple[int, str]]:  # type: ignore[type-arg]
+    return [(i["rank"], i["unit_id"]) for i in body["items"]]
+
+
+def test_sse_pushes_the_ranking_after_a_refresh(live: LiveServer, ch: Client) -> None:
+    with httpx.Client(base_url=live.url, timeout=15) as http:
+        before = http.get("/v1/rankings", params=PARAMS).json()
+        assert _ranks(before) == [(1, "D1"), (1, "D2")]  # nothing counted in 2023-Q2: a tie
+
+        with http.stream("GET", "/v1/stream/rankings", params=PARAMS) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            received = events(stream)
+            name, payload = next(received)
+            assert name == "rankings"
+            first = Rankings.model_validate_json(payload)
+            assert first.period == "2023-Q2" and len(first.items) == 2
+
+            # new counters land (as the writer would insert them) …
+            data.insert_counters(
+                ch,
+                [
+                    ("D2", "rating", date(2023, 5, 2), 10.0),
+                    ("D2", "rating_satisfied", date(2023, 5, 2), 10.0),
+                ],
+            )
+            # … reads keep answering from memory, unchanged, until the writer says so
+            assert _ranks(http.get("/v1/rankings", params=PARAMS).json()) == _ranks(before)
+            live.app.state.on_refresh({"2023-Q2", "2023", "phase-2021-2025"})
+
+            name, payload = next(received)
+            assert name == "rankings"
+            assert _ranks(json.loads(payload)) == [(1, "D2"), (2, "D1")]
+        after = http.get("/v1/rankings", params=PARAMS).json()
+        assert _ranks(after) == [(1, "D2"), (2, "D1")]
+        assert after["generated_at"] >= before["generated_at"]
+        metrics = http.get("/metrics").text
+        assert 'thidua_api_cache_requests_total{cache="periods",result="hit"}' in metrics
+
+
+def test_cache_serves_stale_while_one_reload_runs() -> None:
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def loader() -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            gate.wait(5)
+        return len(calls)
+
+    async def scenario() -> None:
+        pool = ThreadPoolExecutor(1)
+        cache: SwrCache[str, int] = SwrCache("test", pool)
+        assert await cache.get("k", loader, ttl=0.05) == 1  # cold: waits once
+        await asyncio.sleep(0.1)  # expired
+        started = time.perf_counter()
+        values = [await cache.get("k", loader, ttl=0.05) for _ in range(20)]
+        assert values == [1] * 20 and time.perf_counter() - started < 0.5  # never waits
+        gate.set()
+        await asyncio.sleep(0.2)
+        assert await cache.get("k", loader, ttl=10) == 2 and len(calls) == 2  # one reload
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_refresh_during_a_load_loads_again() -> None:
+    """Data that changed while a load ran may be missing from it: reload once more."""
+    gate = threading.Event()
+    calls: list[int] = []
+
+    def loader() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            gate.wait(5)
+        return len(calls)
+
+    pool = ThreadPoolExecutor(1)
+    cache: SwrCache[str, int] = SwrCache("test", pool)
+    first = cache.load("k", loader)
+    assert cache.reload("k") is True  # the writer's refresh arrives mid-load
+    gate.set()
+    assert first.result(5) == 1
+    deadline = time.monotonic() + 5
+    while cache.peek("k") != 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    pool.shutdown()
