@@ -3,6 +3,7 @@ per-event problems, answered as ``{"error": …, "errors": [{"index", "reason"}]
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -62,8 +63,8 @@ class Refused(Exception):
     def record(self) -> None:
         """Count every refused event by type (request-level refusals count once, type '-')."""
         if self.types:
-            for event_type in self.types:
-                metrics.EVENTS_REJECTED.labels(self.source, event_type or "unknown", self.reason).inc()
+            for event_type, count in Counter(t or "unknown" for t in self.types).items():
+                metrics.EVENTS_REJECTED.labels(self.source, event_type, self.reason).inc(count)
         else:
             metrics.EVENTS_REJECTED.labels(self.source, "-", self.reason).inc(self.count)
 

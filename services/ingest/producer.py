@@ -87,9 +87,7 @@ class _Acks:
 class EventProducer:
     """One kafka-python producer shared by every request of the process."""
 
-    def __init__(
-        self, bootstrap: str, prefix: str, max_pending: int, **overrides: Any
-    ) -> None:
+    def __init__(self, bootstrap: str, prefix: str, max_pending: int, **overrides: Any) -> None:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap, **{**PRODUCER_CONFIG, **overrides}
         )
@@ -136,9 +134,7 @@ class EventProducer:
                 if callback is None:
                     callback = callbacks[topic] = _bind(acks, topic)
                 try:
-                    future = self._producer.send(
-                        topic, value=canonical.to_bytes(), key=event.key
-                    )
+                    future = self._producer.send(topic, value=canonical.to_bytes(), key=event.key)
                 except (KafkaError, ValueError, TypeError) as exc:
                     log.warning("producer refused a record for %s: %s", topic, exc)
                     acks.fail_unsent(topic, len(events) - position, exc)

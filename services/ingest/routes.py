@@ -96,8 +96,9 @@ def _types(envelopes: list[Any]) -> list[str]:
 
 
 def _refuse_invalid(problems: list[Problem], system: SourceSystem, types: list[str]) -> Refused:
-    return Refused(422, f"{len(problems)} invalid event(s); nothing accepted", problems,
-                   system.name, types)
+    return Refused(
+        422, f"{len(problems)} invalid event(s); nothing accepted", problems, system.name, types
+    )
 
 
 @router.post(
