@@ -1,0 +1,34 @@
+# One image for every process: `thidua <subcommand>` (ingest, scoring, writer, notify, api,
+# migrate, simulate). Installed editable from /app so config/ (criteria, registry, rules)
+# resolves beside the package, as in a checkout.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml README.md* ./
+RUN mkdir -p thidua services \
+    && touch thidua/__init__.py services/__init__.py \
+    && pip install . \
+    && pip uninstall -y thidua-cds
+
+COPY thidua ./thidua
+COPY services ./services
+COPY config ./config
+RUN pip install --no-deps -e . \
+    && useradd --system --uid 10001 --home-dir /var/lib/thidua thidua \
+    && mkdir -p /var/lib/thidua \
+    && chown -R thidua /var/lib/thidua
+
+USER thidua
+ENV THIDUA_SCORING_DATA_DIR=/var/lib/thidua/scoring \
+    THIDUA_CLICKHOUSE_DSN=chdb:///var/lib/thidua/chdb
+
+EXPOSE 8000 8001 8002 8003
+ENTRYPOINT ["thidua"]
+CMD ["--help"]
