@@ -1,0 +1,171 @@
+"""The Faust app of the scoring workers, built by :func:`create_app` (no import-time globals).
+
+One agent, ``score_entities``, consumes every source topic (co-partitioned: same partition
+count, keyed by entity key, so Faust's assignor gives partition *p* of all of them to one
+worker). Two tables, both in memory and rebuilt from their changelogs when a worker starts
+or takes over a partition:
+
+- ``entity_to_versions``: entity key → the entity's versions (``processors.EntityState``);
+- ``counter_to_value``: ``"{unit_id}|{measure}|{day}|{partition}"`` → the counter message. Its
+  changelog *is* the compacted ``kpi-counters`` topic: the absolute value of every changed
+  counter is published in the same transaction as the offsets that changed it.
+
+Exactly once is explained in :mod:`services.scoring.agents`. Several workers with the same app
+id share the partitions; each needs its own ``scoring_port`` and ``scoring_data_dir``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.scoring.agents import DeadLetters, Scorer
+from services.scoring.metrics import ScoringMetrics
+from thidua.contracts.criteria import load_criteria
+from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
+from thidua.settings import ScoringSettings
+
+log = logging.getLogger(__name__)
+
+# Faust never commits on its own timer (see agents): our commit task does, between batches.
+_NEVER = 10**9
+
+
+def broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
+
+
+def create_app(
+    settings: ScoringSettings,
+    *,
+    batch_size: int = 1000,
+    batch_seconds: float = 0.05,
+    commit_seconds: float = 0.5,
+) -> faust.App:
+    """A scoring app; ``app.main()``/``faust.Worker(app)`` runs it (see ``main.run``)."""
+    app = faust.App(
+        settings.scoring_app_id,
+        broker=broker_urls(settings.kafka_bootstrap),
+        store="memory://",
+        processing_guarantee="exactly_once",
+        topic_partitions=settings.topic_partitions,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        broker_commit_interval=_NEVER,
+        broker_commit_every=_NEVER,
+        datadir=str(settings.scoring_data_dir),
+        web_bind=settings.scoring_host,
+        web_host=settings.scoring_host,
+        web_port=settings.scoring_port,
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    prefix = settings.topic_prefix
+    raw: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    source_names = [physical(topic, prefix) for topic in SOURCE_TOPICS]
+    sources = app.topic(*source_names, **raw)
+    counters_topic = app.topic(
+        physical(Topic.KPI_COUNTERS, prefix),
+        partitions=settings.topic_partitions,
+        compacting=True,
+        deleting=False,
+        internal=True,
+        **raw,
+    )
+    table_types: dict[str, Any] = {"key_type": bytes, "value_type": bytes}  # app: raw codecs
+    entities = app.Table(
+        "entity_to_versions",
+        partitions=settings.topic_partitions,
+        help="entity → versions",
+        **table_types,
+    )
+    counters = app.Table(
+        "counter_to_value",
+        partitions=settings.topic_partitions,
+        changelog_topic=counters_topic,
+        help="counter → kpi-counters message",
+        **table_types,
+    )
+    metrics = ScoringMetrics()
+    dead_letters = DeadLetters(settings.kafka_bootstrap, prefix)
+    scorer = Scorer(
+        app,
+        entities=entities,
+        counters=counters,
+        group_topic=source_names[0],
+        indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
+        metrics=metrics,
+        dead_letters=dead_letters,
+    )
+
+    @app.agent(sources, name="score_entities")
+    async def score_entities(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(batch_size, within=batch_seconds):
+            await scorer.score_batch(events)
+
+    @app.timer(commit_seconds, name="commit_scored_batches")
+    async def commit_scored_batches() -> None:
+        await scorer.commit()
+
+    @app.page("/metrics")
+    async def serve_metrics(web: View, request: Request) -> Response:
+        _refresh_gauges(app, scorer, source_names)
+        # aiohttp takes the charset apart from the content type
+        content_type = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+        return web.bytes(generate_latest(metrics.registry), content_type=content_type)
+
+    @app.page("/healthz")
+    async def serve_health(web: View, request: Request) -> Response:
+        return web.json({"status": "ok", "app_id": settings.scoring_app_id})
+
+    @app.page("/readyz")
+    async def serve_readiness(web: View, request: Request) -> Response:
+        ready = _ready(app)
+        return web.json({"ready": ready}, status=200 if ready else 503)
+
+    @app.on_before_shutdown.connect
+    async def close_dead_letters(app: faust.App, **kwargs: Any) -> None:
+        dead_letters.close()
+
+    app.scorer = scorer  # type: ignore[attr-defined]  # for tests and benchmarks
+    return app
+
+
+def _ready(app: faust.App) -> bool:
+    """Partitions assigned and tables restored: counters published from here on are current."""
+    try:
+        recovered = app.tables.recovery.completed.is_set()
+    except AttributeError:
+        return False
+    return bool(app.consumer.assignment()) and recovered and not app.rebalancing
+
+
+def _refresh_gauges(app: faust.App, scorer: Scorer, source_names: list[str]) -> None:
+    metrics = scorer.metrics
+    metrics.table_keys.labels("entity_to_versions").set(len(scorer.entities.data))
+    metrics.table_keys.labels("counter_to_value").set(len(scorer.counters.data))
+    metrics.consumer_lag.clear()
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # noqa: BLE001 - before the consumer starts there is nothing to report
+        return
+    for tp in assignment:
+        if tp.topic not in source_names:
+            continue
+        highwater = app.consumer.highwater(tp)
+        last = scorer.last_offsets.get(tp)
+        if highwater is None:
+            continue
+        lag = highwater - (last + 1) if last is not None else None
+        if lag is not None:
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(lag, 0))

@@ -1,0 +1,58 @@
+"""``thidua scoring``: run one Faust scoring worker until SIGTERM/SIGINT.
+
+Faust's worker installs the signal handlers: on SIGTERM it stops consuming, lets the batch in
+hand finish, commits its transactions and leaves the consumer group, so the partitions move to
+the other workers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from services.scoring.app import create_app
+from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
+from thidua.kafka_admin import ensure_topics
+from thidua.settings import ScoringSettings
+
+log = logging.getLogger(__name__)
+
+
+class PartitionsMismatch(RuntimeError):
+    """The co-partitioned topics do not have the same partition count."""
+
+
+def check_partitions(settings: ScoringSettings) -> None:
+    """Every source topic and ``kpi-counters`` must have ``topic_partitions`` partitions: the
+    worker relies on partition *p* of each holding the same entity keys."""
+    from kafka import KafkaConsumer
+
+    names = [physical(t, settings.topic_prefix) for t in (*SOURCE_TOPICS, Topic.KPI_COUNTERS)]
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    try:
+        counts = {name: len(consumer.partitions_for_topic(name) or ()) for name in names}
+    finally:
+        consumer.close()
+    wrong = {name: n for name, n in counts.items() if n != settings.topic_partitions}
+    if wrong:
+        raise PartitionsMismatch(
+            f"expected {settings.topic_partitions} partitions "
+            f"(THIDUA_TOPIC_PARTITIONS), found {wrong}"
+        )
+
+
+def run(settings: ScoringSettings | None = None) -> None:
+    """Create the topics if missing, check their partitions, then run a worker (blocks)."""
+    settings = settings or ScoringSettings()
+    ensure_topics(
+        settings.kafka_bootstrap,
+        settings.topic_prefix,
+        settings.topic_partitions,
+        topics=(*SOURCE_TOPICS, Topic.KPI_COUNTERS, Topic.DEAD_LETTER),
+    )
+    check_partitions(settings)
+    settings.scoring_data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,58 @@
+"""Every metric the scoring worker exposes on ``/metrics``, declared in one place.
+
+Metrics live in a registry per app (no import-time globals): tests can run several apps in one
+process, and each worker serves only its own figures.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ScoringMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        # Events scored (state updated or found to be a resend), by canonical event type.
+        self.events = Counter(
+            "thidua_scoring_events_total", "Canonical events scored", ["type"], registry=r
+        )
+        # Messages sent to the dead-letter topic, by reason (undecodable, invalid).
+        self.dead_letters = Counter(
+            "thidua_scoring_dead_letters_total", "Messages dead-lettered", ["reason"], registry=r
+        )
+        # Unexpected failures inside the worker (not bad input), by stage.
+        self.errors = Counter(
+            "thidua_scoring_errors_total", "Unexpected scoring errors", ["stage"], registry=r
+        )
+        # Absolute counter values published to kpi-counters.
+        self.counters_published = Counter(
+            "thidua_scoring_counters_published_total", "kpi-counters messages sent", registry=r
+        )
+        # Kafka transactions committed (changelogs + kpi-counters + consumer offsets).
+        self.commits = Counter("thidua_scoring_commits_total", "Transactions committed", registry=r)
+        # Wall time to score one batch and hand its messages to the producer.
+        self.batch_seconds = Histogram(
+            "thidua_scoring_batch_seconds",
+            "Seconds per batch",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
+        # Events per batch (how well take() fills under load).
+        self.batch_events = Histogram(
+            "thidua_scoring_batch_events",
+            "Events per batch",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+            registry=r,
+        )
+        # Messages the worker has not scored yet, per assigned source partition.
+        self.consumer_lag = Gauge(
+            "thidua_scoring_consumer_lag",
+            "Highwater minus next offset to score",
+            ["topic", "partition"],
+            registry=r,
+        )
+        # Keys held in memory per table (all assigned partitions).
+        self.table_keys = Gauge(
+            "thidua_scoring_table_keys", "Keys in a table", ["table"], registry=r
+        )
