@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import metrics, problems
 from services.api.alerts import AlertsService
+from services.api.fastpath import RankingsFastPath
 from services.api.routes import api_router, route_templates
 from services.api.routes.dashboard import STATIC_DIR
 from services.api.schemas import Problem
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_Timing)
+    app.add_middleware(RankingsFastPath, service=service, settings=settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

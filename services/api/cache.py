@@ -64,6 +64,13 @@ class SwrCache(Generic[K, V]):
             metrics.CACHE_REQUESTS.labels(self._name, "hit").inc()
         return entry.value
 
+    def fresh(self, key: K) -> V | None:
+        """The value if it is in memory and needs no reload (no side effects)."""
+        entry = self._entries.get(key)
+        if entry is None or entry.expired(time.monotonic()):
+            return None
+        return entry.value
+
     def peek(self, key: K) -> V | None:
         entry = self._entries.get(key)
         return entry.value if entry else None

@@ -19,19 +19,19 @@ TOKEN_COOKIE = "thidua_token"
 DASHBOARD_COOKIE = "thidua_dashboard"
 
 
-def _service(request: Request) -> KpiService:
+async def _service(request: Request) -> KpiService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def _alerts(request: Request) -> AlertsService:
+async def _alerts(request: Request) -> AlertsService:
     return request.app.state.alerts  # type: ignore[no-any-return]
 
 
-def _hub(request: Request) -> RankingsHub:
+async def _hub(request: Request) -> RankingsHub:
     return request.app.state.hub  # type: ignore[no-any-return]
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -41,7 +41,7 @@ Hub = Annotated[RankingsHub, Depends(_hub)]
 Settings = Annotated[ApiSettings, Depends(_settings)]
 
 
-def _period(
+async def _period(
     service: Service,
     period: Annotated[
         str,
@@ -77,7 +77,7 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def require_read(request: Request) -> None:
+async def require_read(request: Request) -> None:
     """/v1 reads: a bearer token when tokens are configured. The dashboard's browser session
     (EventSource cannot send headers) may instead carry the token, or, when the dashboard is
     public, the dashboard cookie, as a SameSite=Strict cookie."""
@@ -101,7 +101,7 @@ def require_read(request: Request) -> None:
         raise ProblemError(403, "forbidden", "unknown token")
 
 
-def require_bearer(request: Request) -> None:
+async def require_bearer(request: Request) -> None:
     """Writes (silences) take the token from the Authorization header only: no cookies,
     so a page cannot forge them."""
     settings: ApiSettings = request.app.state.settings

@@ -67,6 +67,10 @@ class KpiService:
         ttl = self.rolling_ttl if period.id == ROLLING_30D else None
         return await self.periods.get(period.id, self._loader(period.id), ttl)
 
+    def fresh_view(self, period_id: str) -> PeriodView | None:
+        """The view of ``period_id`` when it is cached and current, without waiting."""
+        return self.periods.fresh(period_id)
+
     def _loader(self, period_id: str) -> Callable[[], PeriodView]:
         def load() -> PeriodView:
             period = parse_period(period_id, now_local())  # rolling-30d: the window of now

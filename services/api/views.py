@@ -50,6 +50,7 @@ class PeriodView:
         return rfc3339(self.computed_at)
 
     def ranked(self, tier: Tier, block: str | None = None) -> list[Scorecard]:
+        block = block or None
         if block not in self._ranked:
             self._ranked[block] = rank_by_tier(self.cards, block)
         return self._ranked[block].get(tier, [])
@@ -58,6 +59,7 @@ class PeriodView:
         return sorted({c.unit.block for c in self.cards if c.unit.tier == tier and c.unit.block})
 
     def rankings(self, tier: Tier, block: str | None) -> dict[str, Any]:
+        block = block or None
         items = [
             {
                 "rank": card.rank,

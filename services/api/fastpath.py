@@ -1,0 +1,76 @@
+"""The hot read, served before the framework: a ranking already in memory.
+
+Dashboards and portals poll ``/v1/rankings``; once a period is cached the answer is bytes
+in memory, and FastAPI's routing and dependency solving would cost several times the work
+itself. This ASGI layer answers exactly those requests — same bytes, same auth, same
+metrics — and hands everything else (cold or stale periods, errors, cookies) to the app.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.api import metrics
+from services.api.service import KpiService
+from thidua.contracts.events import Tier
+from thidua.settings import ApiSettings
+
+PATH = "/v1/rankings"
+_TIERS = {t.value: t for t in Tier}
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+class RankingsFastPath:
+    def __init__(self, app: ASGIApp, service: KpiService, settings: ApiSettings) -> None:
+        self.app = app
+        self.service = service
+        self.tokens = [t.encode() for t in settings.api_read_tokens]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
+            started = time.perf_counter()
+            body = self._cached(scope)
+            if body is not None:
+                headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                metrics.REQUEST_SECONDS.labels("GET", PATH, "200").observe(
+                    time.perf_counter() - started
+                )
+                return
+        await self.app(scope, receive, send)
+
+    def _cached(self, scope: Scope) -> bytes | None:
+        if self.tokens and not self._authorized(scope):
+            return None  # the app answers 401/403 or reads the dashboard cookies
+        params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        query = dict(params)
+        if len(query) != len(params) or not {"tier", "period"} <= query.keys() <= {
+            "tier",
+            "period",
+            "block",
+        }:
+            return None
+        tier = _TIERS.get(query["tier"])
+        block = query.get("block") or None
+        if tier is None or (block is not None and len(block) > 200):
+            return None
+        view = self.service.fresh_view(query["period"])
+        if view is None:
+            return None
+        metrics.CACHE_REQUESTS.labels("periods", "hit").inc()
+        return view.rankings_bytes(tier, block)
+
+    def _authorized(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                if scheme.lower() != b"bearer":
+                    return False
+                token = token.strip()
+                return any(hmac.compare_digest(token, known) for known in self.tokens)
+        return False
