@@ -76,7 +76,15 @@ class NotifySettings(CommonSettings):
     smtp_to: list[str] = Field(default_factory=list)
 
 
-class ApiSettings(CommonSettings):
+class WriterSettings(CommonSettings):
+    writer_group: str = Field("thidua-writer", description="consumer group of the writer")
+    writer_batch_rows: int = Field(5000, ge=1, description="flush after this many rows")
+    writer_batch_seconds: float = Field(0.5, gt=0, description="…or after this long")
+
+
+class ApiSettings(WriterSettings):
+    """The api hosts the writer in embedded mode, so it reads the writer's settings too."""
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_read_tokens: list[str] = Field(
@@ -98,9 +106,3 @@ class ApiSettings(CommonSettings):
     @property
     def run_writer(self) -> bool:
         return self.embedded_clickhouse if self.writer_embedded is None else self.writer_embedded
-
-
-class WriterSettings(CommonSettings):
-    writer_group: str = Field("thidua-writer", description="consumer group of the writer")
-    writer_batch_rows: int = Field(5000, ge=1, description="flush after this many rows")
-    writer_batch_seconds: float = Field(0.5, gt=0, description="…or after this long")
