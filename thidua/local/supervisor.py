@@ -24,7 +24,7 @@ class Child:
     argv: list[str]
     ready_url: str | None
     env: dict[str, str] = field(default_factory=dict)
-    log_file: Path | None = None
+    log_file: Path | None = None  # None: the child writes to our terminal
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -39,9 +39,10 @@ def thidua_argv(*args: str) -> list[str]:
 
 def spawn(child: Child, base_env: Mapping[str, str]) -> Child:
     env = {**os.environ, **base_env, **child.env}
-    out = child.log_file.open("ab") if child.log_file else subprocess.DEVNULL
+    out = child.log_file.open("ab") if child.log_file else None
     child.process = subprocess.Popen(
-        child.argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        child.argv, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+        start_new_session=True,
     )
     return child
 

@@ -133,15 +133,19 @@ def run(simulate: bool = True) -> None:
         shower = threading.Thread(target=_show_rankings, args=(api_base, stop), daemon=True)
         shower.start()
         if simulate:
-            _say("▶ 3/4 Simulated province: history, then live events")
-            from thidua.simulate.main import feed_province
-
-            feed_province(ingest_base, live=True, progress=_say, stop=stop)
+            _say("▶ 3/4 Simulated Tuyên Quang: 2025 → today, then live events")
+            scale = os.environ.get("THIDUA_SIMULATE_SCALE", "0.5")
+            feeder = Child(
+                "simulate",
+                thidua_argv("simulate", "--ingest-url", ingest_base, "--scale", scale, "--live"),
+                ready_url=None,
+            )
+            children.append(spawn(feeder, env))
         _say("▶ 4/4 Live. Ctrl-C to stop.")
         while True:
             for child in children:
                 assert child.process is not None
-                if child.process.poll() is not None:
+                if child.process.poll() is not None and child.name != "simulate":
                     raise RuntimeError(f"{child.name} stopped unexpectedly; see {child.log_file}")
             time.sleep(1.0)
     except KeyboardInterrupt:
