@@ -43,6 +43,7 @@ class IngestSettings(CommonSettings):
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     ingest_max_events: int = Field(1000, ge=1)
     ingest_max_inflight: int = Field(64, ge=1, description="requests in flight before 429")
+    ingest_workers: int = Field(1, ge=1, description="uvicorn worker processes")
     xapi_activity_map_file: Path = Field(
         Path(__file__).resolve().parents[1] / "config" / "xapi-activities.yaml",
         description="xAPI activity id → program",

@@ -1,13 +1,24 @@
-"""``thidua ingest``: the ingest service under uvicorn."""
+"""``thidua ingest``: the ingest service under uvicorn.
+
+``THIDUA_INGEST_WORKERS`` > 1 runs that many processes on one port (each its own producer);
+``seq`` stays ``max(last + 1, time.time_ns())`` per process, so acceptance order across
+processes is the nanosecond clock's.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import uvicorn
+from fastapi import FastAPI
 
 from services.ingest.app import create_app
 from thidua.settings import IngestSettings
+
+
+def app_factory() -> FastAPI:
+    """For uvicorn's ``--factory`` (and worker processes): settings from the environment."""
+    return create_app(IngestSettings())
 
 
 def run() -> None:
@@ -15,10 +26,13 @@ def run() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    create_app(settings)  # fail fast on a bad tokens or xAPI file, before forking workers
     uvicorn.run(
-        create_app(settings),
+        "services.ingest.main:app_factory",
+        factory=True,
         host=settings.ingest_host,
         port=settings.ingest_port,
+        workers=settings.ingest_workers,
         log_level=settings.log_level.lower(),
         access_log=False,  # Prometheus counts every request; per-request lines cost throughput
     )
