@@ -38,8 +38,19 @@ class Router:
     def topics(self) -> list[str]:
         return sorted(self._sources | {self._counters, self._alerts})
 
-    def decode(self, topic: str, offset: int, value: bytes | None) -> Decoded:
+    def decode(
+        self, topic: str, offset: int, value: bytes | None, key: bytes | None = None
+    ) -> Decoded:
         """The message as a row; raises ``rows.Undecodable`` with the reason."""
+        if topic == self._counters:
+            counter, row = (
+                rows.decode_counter(value, offset)
+                if value is not None
+                else rows.decode_counter_tombstone(key, offset)
+            )
+            if counter.measure in self._flow:
+                return Decoded(rows.KPI_COUNTERS, row, flow_day=counter.day)
+            return Decoded(rows.KPI_COUNTERS, row, stock_day=counter.day)
         if value is None:
             raise rows.Undecodable("empty value (tombstone)")
         if topic in self._sources:
@@ -48,11 +59,6 @@ class Router:
             return Decoded(
                 rows.EVENTS_RAW, row, stock_day=local_day(event.time) if is_unit else None
             )
-        if topic == self._counters:
-            counter, row = rows.decode_counter(value, offset)
-            if counter.measure in self._flow:
-                return Decoded(rows.KPI_COUNTERS, row, flow_day=counter.day)
-            return Decoded(rows.KPI_COUNTERS, row, stock_day=counter.day)
         if topic == self._alerts:
             _, row = rows.decode_alert(value)
             return Decoded(rows.ALERTS, row)

@@ -18,23 +18,20 @@ STAGE = "writer"
 
 
 def _send(producer: KafkaProducer, prefix: str, letter: DeadLetter) -> None:
-    try:  # the ingest service owns the dead-letter format when it is there
-        from services.ingest.dlq import send_to_dlq  # type: ignore[import-not-found]
+    raw = letter.value if letter.value is not None else b""
+    try:  # ingest owns the dead-letter format (and its replay) when it is installed
+        from services.ingest.dlq import send_to_dlq
     except ImportError:
         send_to_dlq = None
     if send_to_dlq is not None:
-        send_to_dlq(producer, prefix, letter.value, letter.key, letter.reason, STAGE)
+        send_to_dlq(producer, prefix, raw, letter.key, letter.reason, STAGE, letter.topic)
         return
     headers = [
+        ("original_topic", letter.topic.encode()),
         ("reason", letter.reason.encode()),
         ("stage", STAGE.encode()),
-        ("original_topic", letter.topic.encode()),
-        ("original_partition", str(letter.partition).encode()),
-        ("original_offset", str(letter.offset).encode()),
     ]
-    producer.send(
-        physical(Topic.DEAD_LETTER, prefix), value=letter.value, key=letter.key, headers=headers
-    )
+    producer.send(physical(Topic.DEAD_LETTER, prefix), value=raw, key=letter.key, headers=headers)
 
 
 def send_dead_letters(producer: KafkaProducer, prefix: str, letters: Sequence[DeadLetter]) -> None:

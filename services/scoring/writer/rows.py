@@ -39,7 +39,15 @@ ALERTS = TableSpec(
 )  # fmt: skip
 
 
+# What ClickHouse can store: DateTime64 spans 1900–2299, Date 1970–2149. A value outside would
+# fail its insert forever and block every later message, so it is dead-lettered instead.
+_DATETIME_YEARS = range(1900, 2300)
+_DATE_YEARS = range(1970, 2150)
+
+
 def _utc(moment: datetime) -> datetime:
+    if moment.year not in _DATETIME_YEARS:
+        raise Undecodable(f"time {moment.isoformat()} is outside 1900–2299")
     return moment.astimezone(UTC)
 
 
@@ -54,6 +62,8 @@ def decode_event(raw: bytes) -> tuple[CanonicalEvent, list[Any]]:
     try:
         event = CanonicalEvent.from_bytes(raw)
         return event, event_row(event)
+    except Undecodable:
+        raise
     except (ValueError, KeyError, TypeError) as exc:
         raise Undecodable(f"not a canonical event: {exc}") from exc
 
@@ -76,7 +86,22 @@ def decode_counter(raw: bytes, offset: int) -> tuple[CounterMessage, list[Any]]:
         msg = CounterMessage.model_validate_json(raw)
     except ValidationError as exc:
         raise Undecodable(f"not a kpi counter: {exc}") from exc
+    if msg.day.year not in _DATE_YEARS:
+        raise Undecodable(f"counter day {msg.day} is outside 1970–2149")
     return msg, [msg.unit_id, msg.measure, msg.day, msg.partition, msg.value, offset]
+
+
+def decode_counter_tombstone(key: bytes | None, offset: int) -> tuple[CounterMessage, list[Any]]:
+    """A compaction tombstone: the counter keyed ``unit_id|measure|day|partition`` is 0."""
+    try:
+        unit_id, measure, day, partition = (key or b"").decode().rsplit("|", 3)
+        msg = CounterMessage(
+            unit_id=unit_id, measure=measure, day=date.fromisoformat(day),
+            partition=int(partition), value=0.0,
+        )  # fmt: skip
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Undecodable(f"counter tombstone with a bad key {key!r}: {exc}") from exc
+    return msg, [msg.unit_id, msg.measure, msg.day, msg.partition, 0.0, offset]
 
 
 class AlertMessage(BaseModel):

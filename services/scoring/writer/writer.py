@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from services.scoring.writer import metrics
@@ -138,7 +139,7 @@ class Writer:
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
     ) -> None:
         try:
-            decoded = self.router.decode(topic, offset, value)
+            decoded = self.router.decode(topic, offset, value, key)
         except Undecodable as exc:
             self._batch.add_dead_letter(DeadLetter(topic, partition, offset, key, value, str(exc)))
             return
@@ -155,12 +156,17 @@ class Writer:
                 self._dead_letter_producer(), self.settings.topic_prefix, batch.dead_letters
             )
         assert self._consumer is not None
-        self._consumer.commit(
-            {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
-        )
         self._batch = self._new_batch()
+        try:
+            self._consumer.commit(
+                {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
+            )
+            metrics.LAST_FLUSH.set(time.time())
+        except CommitFailedError:
+            # A rebalance took the partitions away: their next owner replays this batch, which
+            # the tables' keys collapse. The rows are stored, so materialize anyway.
+            log.warning("offset commit failed after a rebalance; the batch will be replayed")
         metrics.BATCH_SIZE.observe(batch.messages)
-        metrics.LAST_FLUSH.set(time.time())
         self.refresher.refresh(batch.stock_days, batch.flow_days)
 
     def _flush_quietly(self) -> None:
