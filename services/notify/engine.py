@@ -53,6 +53,23 @@ class Engine:
         for card in scorecards:
             self.add(card)
 
+    def restore(self, published: Iterable[dict[str, Any]]) -> int:
+        """Take back alerts that were firing (their last ``alerts`` topic message), so a
+        restart neither forgets nor re-announces them; returns how many."""
+        rules = {r.name for r in self.rules.rules}
+        count = 0
+        for body in published:
+            if body.get("state") != FIRING or body.get("rule") not in rules:
+                continue
+            starts = datetime.fromisoformat(str(body["starts_at"]))
+            updated = datetime.fromisoformat(str(body.get("updated_at") or body["starts_at"]))
+            labels = {k: str(v) for k, v in (body.get("labels") or {}).items() if k != "kind"}
+            key = (str(body["rule"]), str(body["unit_id"]), str(body.get("criterion") or ""))
+            condition = Condition(str(body.get("summary", "")), labels)
+            self._states[key] = _State(FIRING, starts, condition, starts, None, updated)
+            count += 1
+        return count
+
     def evaluate(self, now: datetime) -> list[Alert]:
         """Advance every alert's state to ``now``; returns what must be notified."""
         out: list[Alert] = []

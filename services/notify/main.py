@@ -1,0 +1,122 @@
+"""``thidua notify``: the alert rules service (SPEC §6).
+
+One process: the Kafka worker thread (``kpi-results`` → engine → ``alerts`` + deliveries)
+and a small HTTP server for ``/metrics``, ``/healthz``, ``/readyz`` on ``notify_port``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.notify import metrics
+from services.notify.alerts import Alert
+from services.notify.delivery import post_webhooks, send_email
+from services.notify.engine import Engine
+from services.notify.rules import load_rules
+from services.notify.settings import NotifyServiceSettings
+from services.notify.silences import SilenceSource, silenced
+from services.notify.transport import NotifyWorker, ensure_topics
+from thidua.contracts.criteria import load_criteria
+from thidua.contracts.periods import LOCAL_TZ
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    """Webhooks and e-mail for the alerts no active silence matches."""
+
+    def __init__(self, settings: NotifyServiceSettings, silences: SilenceSource) -> None:
+        self.settings = settings
+        self.silences = silences
+
+    def __call__(self, alerts: list[Alert]) -> None:
+        now = datetime.now(LOCAL_TZ)
+        current = self.silences.current()
+        loud: Sequence[Alert] = [a for a in alerts if not silenced(a, current, now)]
+        if len(loud) < len(alerts):
+            metrics.NOTIFICATIONS.labels("any", "silenced").inc(len(alerts) - len(loud))
+        s = self.settings
+        post_webhooks(loud, s.notify_webhook_urls, s.notify_external_url)
+        send_email(
+            loud,
+            s.smtp_host,
+            s.smtp_port,
+            s.smtp_from,
+            s.smtp_to,
+            s.smtp_user,
+            s.smtp_password,
+            s.smtp_starttls,
+        )
+
+
+def build_worker(settings: NotifyServiceSettings) -> NotifyWorker:
+    engine = Engine.build(
+        load_rules(settings.notify_rules_file), load_criteria(settings.criteria_file)
+    )
+    deliveries = Deliveries(settings, SilenceSource(settings.notify_api_url))
+    return NotifyWorker(
+        engine,
+        settings.kafka_bootstrap,
+        settings.topic_prefix,
+        deliveries,
+        tick=settings.notify_tick_seconds,
+    )
+
+
+def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ensure_topics(settings.kafka_bootstrap, settings.topic_prefix, settings.topic_partitions)
+        worker.start()
+        yield
+        worker.stop()
+
+    app = FastAPI(title="Thi đua CĐS — notify", lifespan=lifespan)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        ready = worker.alive and worker.ready.is_set()
+        body = b'{"status":"ready"}' if ready else b'{"status":"replaying kpi-results"}'
+        return Response(body, status_code=200 if ready else 503, media_type="application/json")
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/alerts/active")
+    def active() -> dict[str, Any]:
+        """What this instance holds firing / pending (for operators; the api serves history)."""
+        return {
+            "firing": [
+                dict(zip(("rule", "unit_id", "criterion"), k, strict=True))
+                for k in worker.engine.firing()
+            ],
+            "pending": [
+                dict(zip(("rule", "unit_id", "criterion"), k, strict=True))
+                for k in worker.engine.pending()
+            ],
+        }
+
+    return app
+
+
+def run() -> None:
+    settings = NotifyServiceSettings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    worker = build_worker(settings)
+    app = create_app(worker, settings)
+    uvicorn.run(app, host=settings.notify_host, port=settings.notify_port, log_level="warning")
