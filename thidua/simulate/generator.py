@@ -16,7 +16,7 @@ from typing import Any
 from thidua.contracts.criteria import CriteriaConfig, default_criteria
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.simulate.flows import unit_day_events
-from thidua.simulate.model import local_midnight, propensity, rng_for
+from thidua.simulate.model import local_midnight, propensities, rng_for
 from thidua.simulate.registry import RegistryUnit, default_registry
 from thidua.simulate.stocks import all_stock_events
 
@@ -52,7 +52,7 @@ def generate(
         raise ValueError("end must be after start")
     registry = list(units if units is not None else default_registry())
     config = criteria or default_criteria()
-    props = {u.unit_id: propensity(seed, u.unit_id) for u in registry}
+    props = propensities(seed, registry)
     horizon = finish.date()
 
     stocks: list[tuple[datetime, int, dict[str, Any]]] = []

@@ -14,7 +14,7 @@ from typing import Any
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.simulate.flows import BUILDERS, RATES, _Day
-from thidua.simulate.model import envelope, propensity, rng_for
+from thidua.simulate.model import envelope, propensities, rng_for
 from thidua.simulate.registry import RegistryUnit, default_registry
 
 MOOD_SECONDS = 180
@@ -35,7 +35,7 @@ def live_events(
     run = run_id or f"{int(time.time() * 1000):x}"
     rng = rng_for(seed, "live", run)
     registry = list(units if units is not None else default_registry())
-    props = {u.unit_id: propensity(seed, u.unit_id) for u in registry}
+    props = propensities(seed, registry)
     n = 0
     while True:
         now = clock()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.simulate.registry import RegistryUnit
 
 SPECVERSION = "1.0"
 PLAN_START = date(2021, 1, 1)
@@ -122,9 +124,26 @@ class Propensity:
         return PLAN_START + timedelta(days=math.ceil(f * (self._reach_day - PLAN_START).days))
 
 
-def propensity(seed: int, unit_id: str) -> Propensity:
+EXCELLENT_SHARE = 0.2
+
+
+def propensity(seed: int, unit_id: str, excellent: bool) -> Propensity:
     rng = rng_for(seed, unit_id, "propensity")
-    if rng.random() < 0.2:
+    if excellent:
         return Propensity(base=rng.uniform(0.7, 0.85), final=1.0, excellent=True)
     base = rng.uniform(0.3, 0.7)
     return Propensity(base=base, final=rng.uniform(max(base, 0.6), 0.97), excellent=False)
+
+
+def propensities(seed: int, units: Iterable[RegistryUnit]) -> dict[str, Propensity]:
+    """Every unit's propensity; a fifth of each tier (at least one) is award-grade, chosen
+    by the seed, so every tier's ranking has a top to reach."""
+    by_tier: dict[str, list[str]] = {}
+    for unit in units:
+        by_tier.setdefault(unit.tier.value, []).append(unit.unit_id)
+    out: dict[str, Propensity] = {}
+    for ids in by_tier.values():
+        order = sorted(ids, key=lambda u: rng_for(seed, u, "excellence").random())
+        best = set(order[: max(1, round(EXCELLENT_SHARE * len(ids)))])
+        out.update({u: propensity(seed, u, u in best) for u in ids})
+    return out

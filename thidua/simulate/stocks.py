@@ -158,11 +158,12 @@ def procedure_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: flo
             steps.append((online_day, {"full_online": True}))
             if mobile_day:
                 steps.append((mobile_day, {"mobile": True}))
-        version = 1
+        version, moment = 1, local_midnight(unit.valid_from)
         for day, change in steps:
             day = max(day, unit.valid_from)
             state = {**state, **change}
-            moment = _at(day, rng) + timedelta(seconds=version)
+            # same-day steps keep their order: a later version has a later time
+            moment = max(_at(day, rng), moment + timedelta(minutes=1))
             eid = f"procedure-{procedure_id}-{version}"
             out.append((moment, envelope(EventType.PROCEDURE_UPSERTED, eid, moment, dict(state))))
             version += 1
@@ -193,7 +194,8 @@ def indicator_events(
     for criterion in criteria.for_tier(unit.tier):
         if criterion.source != "indicator":
             continue
-        threshold = rng.random()
+        # booleans are all-or-nothing: skew their thresholds up so fewer units tick them
+        threshold = rng.uniform(0.5, 1.0) if criterion.boolean else rng.random()
         low, high = _INDICATOR_DENOMINATORS.get(criterion.id, (1, 1))
         den = rng.randint(low, high)
         if unit.tier is Tier.DISTRICT and den > 100:
