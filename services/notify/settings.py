@@ -14,7 +14,6 @@ class NotifyServiceSettings(NotifySettings):
     notify_api_url: str | None = Field(
         None, description="api base URL for GET /v1/silences (None: no silences from the api)"
     )
-    notify_group: str = Field("thidua-notify", description="consumer group reading kpi-results")
     notify_external_url: str = Field(
         "http://127.0.0.1:8000", description="externalURL of the Alertmanager webhook payloads"
     )
