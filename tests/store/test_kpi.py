@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -12,6 +13,7 @@ from thidua.contracts.criteria import CriteriaConfig, default_criteria
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import parse_period
 from thidua.store import kpi
+from thidua.store.periods_index import standard_periods
 
 
 @pytest.fixture
@@ -227,4 +229,23 @@ def test_materialize_stores_criteria_and_scores(client: Client, config: Criteria
     assert {(r["unit_id"], r["tier"]) for r in kpi.materialized_scores(client, "2025")} == {
         ("A", "district"),
         ("B", "province_agency"),
+    }
+
+
+def test_one_scan_for_many_periods_equals_one_query_per_period(client: Client) -> None:
+    rng = random.Random(7)
+    measures = ["rating", "dossier_received", "cbccvc_active", "indicator.C08.num"]
+    rows = [
+        (f"U{rng.randrange(5)}", rng.choice(measures),
+         date(2020, 12, 1) + timedelta(days=rng.randrange(2200)), float(rng.randrange(-3, 9)))
+        for _ in range(3000)
+    ]  # fmt: skip
+    for partition in range(3):
+        insert_counters(client, *rows[partition::3], partition=partition)
+    periods = standard_periods(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    flows = default_criteria().flow_measures()
+    many = kpi.measure_sums_many(client, periods, flows)
+    assert many == {p.id: kpi.measure_sums(client, p, flows) for p in periods}
+    assert kpi.compute_periods(client, default_criteria(), periods[:3]) == {
+        p.id: kpi.compute_period(client, default_criteria(), p) for p in periods[:3]
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -25,8 +26,10 @@ __all__ = [
     "affected_periods",
     "award_winners",
     "compute_period",
+    "compute_periods",
     "materialize",
     "measure_sums",
+    "measure_sums_many",
     "rank_within_block",
     "ranking",
     "scorecards_by_unit",
@@ -55,6 +58,16 @@ SELECT unit_id, measure, sum(value)
 FROM kpi_counters FINAL
 WHERE day < {end_day:Date} AND (day >= {start_day:Date} OR NOT has({flow:Array(String)}, measure))
 GROUP BY unit_id, measure
+"""
+
+# Many periods in one scan: the periods' boundaries cut the days into segments, each counter
+# row lands in exactly one (the number of boundaries <= its day), and Python assembles every
+# period from its segments — no row is read or multiplied once per period.
+_SEGMENT_SUMS = """
+SELECT unit_id, measure, arrayCount(b -> b <= day, {bounds:Array(Date)}) AS segment, sum(value)
+FROM kpi_counters FINAL
+WHERE day < {last:Date}
+GROUP BY unit_id, measure, segment
 """
 
 
@@ -99,6 +112,42 @@ def measure_sums(
     return sums
 
 
+def measure_sums_many(
+    client: Client, periods: Sequence[Period], flow_measures: Iterable[str]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``measure_sums`` of several periods from one scan: period id → unit_id → measure → sum."""
+    if not periods:
+        return {}
+    bounds = sorted({p.start_day for p in periods} | {p.end_day for p in periods})
+    rows = client.query(
+        _SEGMENT_SUMS, parameters={"bounds": bounds, "last": bounds[-1]}
+    ).result_rows
+    # segment k holds the days in [bounds[k-1], bounds[k]); segment 0 the days before bounds[0]
+    segments: dict[tuple[str, str], dict[int, float]] = {}
+    for unit_id, measure, segment, value in rows:
+        segments.setdefault((str(unit_id), str(measure)), {})[int(segment)] = float(value)
+    flow = frozenset(flow_measures)
+    index = {day: k for k, day in enumerate(bounds)}
+    spans = [(p.id, index[p.start_day] + 1, index[p.end_day]) for p in periods]
+    result: dict[str, dict[str, dict[str, float]]] = {p.id: {} for p in periods}
+    for (unit_id, measure), by_segment in segments.items():
+        values, seen = [0.0] * len(bounds), [0] * len(bounds)
+        for k, value in by_segment.items():
+            values[k], seen[k] = value, 1
+        if measure in flow:
+            for period_id, first, last in spans:
+                if any(seen[first : last + 1]):
+                    result[period_id].setdefault(unit_id, {})[measure] = sum(
+                        values[first : last + 1]
+                    )
+        else:
+            totals, known = list(accumulate(values)), list(accumulate(seen))
+            for period_id, _, last in spans:
+                if known[last]:
+                    result[period_id].setdefault(unit_id, {})[measure] = totals[last]
+    return result
+
+
 def score_units(
     config: CriteriaConfig,
     period: Period,
@@ -113,6 +162,14 @@ def score_units(
     ]
     ranked = rank_by_tier(cards)
     return [card for tier in Tier if tier in ranked for card in ranked[tier]]
+
+
+def compute_periods(
+    client: Client, config: CriteriaConfig, periods: Sequence[Period]
+) -> dict[str, list[Scorecard]]:
+    """``compute_period`` of several periods, reading the counters once (the writer's path)."""
+    sums = measure_sums_many(client, periods, config.flow_measures())
+    return {p.id: score_units(config, p, units_at(client, p.end), sums[p.id]) for p in periods}
 
 
 def compute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
@@ -186,10 +243,8 @@ def materialize(
     """Compute ``periods`` and store them in ``kpi_criteria``/``kpi_scores`` (rank 0 =
     unranked). All rows of one run share ``computed_at``: a reader takes a period's rows with
     its latest ``computed_at``, so a unit whose tier changed leaves no stale row behind."""
-    results: dict[str, list[Scorecard]] = {}
-    for period in periods:
-        cards = compute_period(client, config, period)
-        results[period.id] = cards
+    results = compute_periods(client, config, list(periods))
+    for cards in results.values():
         if not cards:
             continue
         with client_lock(client):
