@@ -175,6 +175,7 @@ def replay_cli() -> None:
 
     settings = IngestSettings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     print(
         f"Replaying {physical(Topic.DEAD_LETTER, settings.topic_prefix)} on "
         f"{settings.kafka_bootstrap} …",

@@ -16,6 +16,11 @@ from services.ingest.app import create_app
 from thidua.settings import IngestSettings
 
 
+def quiet_kafka_client() -> None:
+    """kafka-python logs every connection at INFO; keep its warnings and errors only."""
+    logging.getLogger("kafka").setLevel(max(logging.getLogger().level, logging.WARNING))
+
+
 def app_factory() -> FastAPI:
     """For uvicorn's ``--factory`` (and worker processes): settings from the environment."""
     return create_app(IngestSettings())
@@ -26,6 +31,7 @@ def run() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_kafka_client()
     create_app(settings)  # fail fast on a bad tokens or xAPI file, before forking workers
     uvicorn.run(
         "services.ingest.main:app_factory",
