@@ -305,3 +305,44 @@ def test_dockerfile() -> None:
         port = settings_class(process).model_fields[port_field].default
         if process != "writer":
             assert port in exposed, process
+
+
+# ---------------------------------------------------------------- servers the processes reach
+
+
+def _advertised(env: dict[str, str]) -> str:
+    listeners = dict(item.split("://", 1) for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    return listeners["PLAINTEXT"]
+
+
+def test_kafka_and_clickhouse_addresses_agree(
+    compose: dict[str, Any], k8s: dict[tuple[str, str], dict[str, Any]], k8s_env: dict[str, str]
+) -> None:
+    from urllib.parse import urlsplit
+
+    kafka_env = {k: str(v) for k, v in compose["services"]["kafka"]["environment"].items()}
+    assert compose_env(compose, "api")["THIDUA_KAFKA_BOOTSTRAP"] == _advertised(kafka_env)
+    pod = k8s[("StatefulSet", "kafka")]["spec"]["template"]["spec"]["containers"][0]
+    assert k8s_env["THIDUA_KAFKA_BOOTSTRAP"] == _advertised(
+        {e["name"]: e["value"] for e in pod["env"]}
+    )
+
+    clickhouse = {k: str(v) for k, v in compose["services"]["clickhouse"]["environment"].items()}
+    dsn = urlsplit(compose_env(compose, "writer")["THIDUA_CLICKHOUSE_DSN"])
+    assert (dsn.hostname, dsn.port, dsn.path.strip("/")) == (
+        "clickhouse",
+        8123,
+        clickhouse["CLICKHOUSE_DB"],
+    )
+    assert (dsn.username, dsn.password) == (
+        clickhouse["CLICKHOUSE_USER"],
+        clickhouse["CLICKHOUSE_PASSWORD"],
+    )
+
+    dsn = urlsplit(k8s_env["THIDUA_CLICKHOUSE_DSN"])
+    service = k8s[("Service", "clickhouse")]
+    assert (dsn.hostname, dsn.port) == (
+        service["metadata"]["name"],
+        service["spec"]["ports"][0]["port"],
+    )
+    assert dsn.password == k8s_env["CLICKHOUSE_PASSWORD"]
