@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -18,6 +18,7 @@ from services.notify.alerts import FIRING, Alert, webhook_payloads
 from services.notify.metrics import NOTIFICATIONS
 
 log = logging.getLogger(__name__)
+EMAIL_MAX_LINES = 100
 
 
 def post_webhooks(
@@ -65,14 +66,22 @@ def email_message(alerts: Sequence[Alert], sender: str, recipients: Sequence[str
     lines = ["Hệ thống Thi đua CĐS — tỉnh Tuyên Quang", ""]
     if firing:
         lines += ["Cảnh báo đang kích hoạt:"]
-        lines += [
+        lines += _capped(
             f"  • [{a.severity}] {a.summary} (từ {a.starts_at:%d/%m/%Y %H:%M})" for a in firing
-        ]
+        )
         lines.append("")
     if resolved:
-        lines += ["Đã hết cảnh báo:"] + [f"  • {a.summary}" for a in resolved]
+        lines += ["Đã hết cảnh báo:"] + _capped(f"  • {a.summary}" for a in resolved)
     message.set_content("\n".join(lines), charset="utf-8")
     return message
+
+
+def _capped(lines: Iterable[str], limit: int = EMAIL_MAX_LINES) -> list[str]:
+    """An e-mail stays readable: the rest is on the dashboard and in the webhook."""
+    items = list(lines)
+    if len(items) <= limit:
+        return items
+    return items[:limit] + [f"  … và {len(items) - limit} cảnh báo khác (xem /v1/alerts)"]
 
 
 def send_email(

@@ -183,3 +183,11 @@ def test_silences_match_fields_and_labels() -> None:
     assert not silenced(alert(unit="tq-xa-00691"), [by_unit], at())
     assert not silenced(alert(), [by_label, expired], at())
     assert not silenced(alert(), [by_unit], at(hours=3))
+
+
+def test_a_long_email_is_capped() -> None:
+    from services.notify.delivery import email_message
+
+    many = [alert(unit=f"tq-xa-{n:05d}") for n in range(250)]
+    text = email_message(many, "a@b", ["c@d"]).get_content()
+    assert "… và 150 cảnh báo khác" in text and text.count("• [warning]") == 100
