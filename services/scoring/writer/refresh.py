@@ -14,7 +14,7 @@ from services.scoring.writer import metrics
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
 from thidua.store.kpi import materialize
-from thidua.store.periods_index import affected_periods
+from thidua.store.periods_index import affected_periods, standard_periods
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class Refresher:
 
     def refresh(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> set[str]:
         """Re-materialize and notify; returns the period ids refreshed."""
-        periods = self.periods_for(stock_days, flow_days)
+        return self._materialize(self.periods_for(stock_days, flow_days))
+
+    def _materialize(self, periods: list[Period]) -> set[str]:
         if not periods:
             return set()
         started = time.perf_counter()
@@ -58,6 +60,14 @@ class Refresher:
         changed = {p.id for p in periods}
         self.notify(changed)
         return changed
+
+    def refresh_all(self) -> set[str]:
+        """Re-materialize every standard period (at start: the criteria config or the code may
+        have changed since the tables were written)."""
+        now = self._clock()
+        self._last_day = today(now)
+        periods = standard_periods(now, self._config.phase)
+        return self._materialize(periods)
 
     def notify(self, changed: set[str]) -> None:
         for listener in self._listeners:

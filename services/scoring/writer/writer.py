@@ -100,6 +100,10 @@ class Writer:
     # --- the loop ------------------------------------------------------------------------
 
     def _loop_until_stopped(self) -> None:
+        try:
+            self.refresher.refresh_all()
+        except Exception:  # ClickHouse away: the first flush will materialize what it touches
+            log.exception("materializing the standard periods at start failed")
         while not self._stopping.is_set():
             try:
                 self._consume()
