@@ -198,3 +198,23 @@ def test_simulator_token_may_send_every_type(client: TestClient) -> None:
     )
     r = client.post("/v1/events", content=orjson.dumps(staff), headers={**SIMULATOR, **STRUCTURED})
     assert r.status_code == 202
+
+
+def test_unacknowledged_delivery_is_503_and_nothing_counted(client: TestClient) -> None:
+    from services.ingest.producer import DeliveryFailed
+
+    producer = client.app.state.ingest.producer  # type: ignore[attr-defined]
+    real = producer.produce
+
+    async def broker_down(events: object) -> int:
+        raise DeliveryFailed("Kafka did not acknowledge records for events-dvc: timeout")
+
+    producer.produce = broker_down
+    try:
+        r = client.post(
+            "/v1/events", content=orjson.dumps(dossier(1)), headers={**DVC, **STRUCTURED}
+        )
+    finally:
+        producer.produce = real
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "did not acknowledge" in r.json()["error"]
