@@ -115,6 +115,30 @@ def silent(
     return out
 
 
+_SOURCE_NAMES = {
+    "events-registry": "danh mục đơn vị, cán bộ",
+    "events-dvc": "Cổng dịch vụ công",
+    "events-edoc": "Hệ thống quản lý văn bản, hồ sơ công việc",
+    "events-training": "Hệ thống đào tạo (LMS)",
+    "events-indicator": "Số liệu chỉ tiêu định kỳ",
+}
+
+
+def source_silent(
+    rule: Rule, obs: Observations, now: datetime, labels: Mapping[str, str]
+) -> dict[Key, Condition]:
+    """A source system (one topic family each) that sent nothing accepted for N days."""
+    out: dict[Key, Condition] = {}
+    for family, last in obs.source_activity.items():
+        if rule.applies_to(family) and now - last >= timedelta(days=rule.days):
+            out[("", family)] = Condition(
+                f"Nguồn {_SOURCE_NAMES.get(family, family)} ({family}) không gửi sự kiện mới "
+                f"từ {last:%d/%m/%Y %H:%M} (quá {rule.days} ngày)",
+                {"source": family, "last_activity": last.isoformat()},
+            )
+    return out
+
+
 def rank_drop(
     rule: Rule, obs: Observations, now: datetime, labels: Mapping[str, str]
 ) -> dict[Key, Condition]:
@@ -139,5 +163,6 @@ CONDITIONS: dict[str, ConditionFn] = {
     "flow_below_target": flow_below_target,
     "stock_trend": stock_trend,
     "silent": silent,
+    "source_silent": source_silent,
     "rank_drop": rank_drop,
 }

@@ -79,6 +79,8 @@ class Observations:
         self.points: dict[tuple[str, str], dict[str, tuple[date, float]]] = {}
         self.ranks: dict[tuple[str, str], deque[tuple[datetime, int]]] = {}
         self.last_activity: dict[tuple[str, str], datetime] = {}
+        # source topic family (events-dvc, …) → when ingest last accepted an event into it
+        self.source_activity: dict[str, datetime] = {}
         self._rank_history = rank_history
 
     def add(self, card: Scorecard) -> None:
@@ -115,6 +117,11 @@ class Observations:
             c.id in self.flow_ids and c.denominator > before.get(c.id, 0.0) for c in card.criteria
         ):
             self.last_activity[key] = card.computed_at
+
+    def saw_source(self, family: str, moment: datetime) -> None:
+        last = self.source_activity.get(family)
+        if last is None or moment > last:
+            self.source_activity[family] = moment
 
     def cards(self, period: str) -> list[Scorecard]:
         return [card for (p, _), card in self.latest.items() if p == period]

@@ -28,7 +28,7 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Kind = Literal["flow_below_target", "stock_trend", "silent", "rank_drop"]
+Kind = Literal["flow_below_target", "stock_trend", "silent", "source_silent", "rank_drop"]
 
 
 class Rule(BaseModel):

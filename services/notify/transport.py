@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ from services.notify import metrics
 from services.notify.alerts import Alert
 from services.notify.engine import Engine
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.contracts.topics import COMPACTED_TOPICS, Topic, physical
+from thidua.contracts.topics import COMPACTED_TOPICS, SOURCE_TOPICS, Topic, physical
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[list[Alert]], None]
@@ -65,6 +65,33 @@ def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 30.0) -> l
     raise RuntimeError(f"topic {topic} has no partitions")
 
 
+def latest_timestamps(consumer: KafkaConsumer, topics: list[str]) -> dict[str, datetime]:
+    """The newest record time (ingest's acceptance) of each topic: its partitions' last
+    records, read without a consumer group."""
+    parts = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in consumer.partitions_for_topic(topic) or ()
+    ]
+    if not parts:
+        return {}
+    ends = consumer.end_offsets(parts)
+    live = [p for p in parts if ends[p] > 0]
+    consumer.assign(live)
+    for part in live:
+        consumer.seek(part, ends[part] - 1)
+    newest: dict[str, datetime] = {}
+    waiting, deadline = set(live), time.monotonic() + 5.0
+    while waiting and time.monotonic() < deadline:
+        for part, records in consumer.poll(timeout_ms=300).items():
+            waiting.discard(part)
+            for record in records:
+                moment = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+                if part.topic not in newest or moment > newest[part.topic]:
+                    newest[part.topic] = moment
+    return newest
+
+
 class NotifyWorker:
     """Consumes, evaluates every ``tick`` seconds (and after each batch), publishes."""
 
@@ -79,6 +106,7 @@ class NotifyWorker:
     ) -> None:
         self.engine = engine
         self.bootstrap = bootstrap
+        self.prefix = prefix
         self.results_topic = physical(Topic.KPI_RESULTS, prefix)
         self.alerts_topic = physical(Topic.ALERTS, prefix)
         self.deliver = deliver
@@ -120,6 +148,9 @@ class NotifyWorker:
             enable_auto_commit=False,
             isolation_level="read_committed",
         )
+        watch = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+        )
         try:
             self._restore(consumer)
             parts = _partitions(consumer, self.results_topic)
@@ -138,11 +169,24 @@ class NotifyWorker:
                     )
                     self.ready.set()
                 if self.ready.is_set() and (batch or time.monotonic() - last_eval >= self.tick):
+                    if time.monotonic() - last_eval >= self.tick:
+                        self._watch_sources(watch)
                     last_eval = time.monotonic()
                     self._evaluate(producer)
         finally:
+            watch.close()
             consumer.close()
             producer.close(timeout=5)
+
+    def _watch_sources(self, watch: KafkaConsumer) -> None:
+        topics = [physical(t, self.prefix) for t in SOURCE_TOPICS]
+        try:
+            newest = latest_timestamps(watch, topics)
+        except KafkaError as exc:
+            log.warning("cannot read the source topics' last records: %s", exc)
+            return
+        for topic, moment in newest.items():
+            self.engine.observations.saw_source(topic.removeprefix(self.prefix), moment)
 
     def _consume(self, key: bytes | None, value: bytes | None) -> None:
         try:

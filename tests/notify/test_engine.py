@@ -190,5 +190,21 @@ def test_shipped_rules_load() -> None:
         "flow_below_target",
         "stock_trend",
         "silent",
+        "source_silent",
         "rank_drop",
     }
+
+
+def test_source_silent() -> None:
+    eng = engine(
+        {"name": "src", "kind": "source_silent", "days": 2, "for": "0s", "keep_firing_for": "0s"}
+    )
+    eng.observations.saw_source("events-dvc", at())
+    eng.observations.saw_source("events-dvc", at(hours=-5))  # older: ignored
+    eng.observations.saw_source("events-edoc", at(days=2))
+    assert eng.evaluate(at(days=1)) == []
+    (alert,) = eng.evaluate(at(days=2))
+    assert (alert.unit_id, alert.criterion, alert.state) == ("", "events-dvc", "firing")
+    assert "Cổng dịch vụ công" in alert.summary
+    eng.observations.saw_source("events-dvc", at(days=2, hours=1))
+    assert [a.state for a in eng.evaluate(at(days=2, hours=1))] == ["resolved"]

@@ -91,3 +91,25 @@ def test_results_in_alerts_out_and_restart(kafka_bootstrap: str, topic_prefix: s
     assert resolved["fingerprint"] == fired["fingerprint"]
     assert resolved["starts_at"] == fired["starts_at"] and resolved["ends_at"]
     assert [a.state for a in again] == ["resolved"]
+
+
+def test_a_silent_source_fires(kafka_bootstrap: str, topic_prefix: str) -> None:
+    ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    three_days_ago = int((time.time() - 3 * 86400) * 1000)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    dvc = physical(Topic.EVENTS_DVC, topic_prefix)
+    producer.send(dvc, key=b"dossier.received:x", value=b"{}", timestamp_ms=three_days_ago)
+    producer.send(physical(Topic.EVENTS_EDOC, topic_prefix), key=b"report:y", value=b"{}")
+    producer.flush()
+    producer.close()
+    rule = {"name": "source_silent", "kind": "source_silent", "days": 2, "for": "0s"}
+    delivered: list[Alert] = []
+    worker = NotifyWorker(engine(rule), kafka_bootstrap, topic_prefix, delivered.extend, tick=0.2)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    assert [(a.criterion, a.state) for a in delivered] == [("events-dvc", "firing")]
