@@ -113,7 +113,7 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
 
 
 def run() -> None:
-    settings = NotifyServiceSettings()
+    settings = NotifyServiceSettings()  # type: ignore[call-arg]  # fields come from env
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
