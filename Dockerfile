@@ -22,8 +22,9 @@ COPY services ./services
 COPY config ./config
 RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /var/lib/thidua thidua \
-    && mkdir -p /var/lib/thidua \
+    && mkdir -p /var/lib/thidua/scoring /var/lib/thidua/chdb \
     && chown -R thidua /var/lib/thidua
+# (a named volume mounted on an existing, thidua-owned directory keeps that owner)
 
 USER thidua
 ENV THIDUA_SCORING_DATA_DIR=/var/lib/thidua/scoring \
