@@ -1,0 +1,77 @@
+"""The whole streaming path against the batch recompute: events on Kafka → a real Faust
+scoring worker (``thidua scoring``) → kpi-counters → writer → chDB; then compute_period
+(counters) and recompute (raw events, SQL) must agree for every period."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from clickhouse_connect.driver.client import Client
+from kafka import KafkaProducer
+
+from services.scoring.recompute import compare
+from services.scoring.writer import Writer
+from tests.store.test_recompute import PERIODS, province
+from tests.store.test_writer import send_event
+from tests.store.test_writer_process import free_port
+from thidua.contracts.criteria import default_criteria
+from thidua.contracts.periods import parse_period
+from thidua.kafka_admin import ensure_topics
+from thidua.settings import WriterSettings
+
+pytestmark = pytest.mark.integration
+
+
+def test_streaming_through_faust_agrees_with_recompute(
+    client: Client, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    ensure_topics(kafka_bootstrap, topic_prefix, 2)
+    env = {
+        **os.environ,
+        "THIDUA_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "THIDUA_TOPIC_PREFIX": topic_prefix,
+        "THIDUA_TOPIC_PARTITIONS": "2",
+        "THIDUA_SCORING_APP_ID": f"{topic_prefix}scoring",
+        "THIDUA_SCORING_PORT": str(free_port()),
+        "THIDUA_SCORING_DATA_DIR": str(tmp_path / "scoring"),
+        "THIDUA_LOG_LEVEL": "WARNING",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "thidua.cli", "scoring"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    for e in province():
+        send_event(producer, topic_prefix, e)
+    producer.flush()
+    producer.close()
+    settings = WriterSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        topic_partitions=2,
+        writer_group=f"{topic_prefix}writer",
+    )
+    writer = Writer(settings, client, default_criteria())
+    writer.start()
+    try:
+        settled, last, deadline = 0, None, time.monotonic() + 120
+        while settled < 3 and time.monotonic() < deadline:  # the counters stopped moving
+            time.sleep(1.0)
+            now = client.query("SELECT count(), sum(value) FROM kpi_counters FINAL").result_rows[0]
+            settled = settled + 1 if now == last and now[0] > 0 else 0
+            last = now
+        assert worker.poll() is None, "the scoring worker exited"
+        report = compare(client, default_criteria(), [parse_period(p) for p in PERIODS])
+    finally:
+        writer.stop()
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert {p: len(d) for p, (_, d) in report.items()} == dict.fromkeys(PERIODS, 0)
+    assert report["2025"][0] == 4
