@@ -292,6 +292,13 @@ def test_grafana_provisioning() -> None:
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == source["uid"]
         assert all(re.search(r"thidua_|up\{", t["expr"]) for t in panel["targets"])
+    # every metric a panel plots is declared by some process
+    declared = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "services").rglob("*.py"))
+    for panel in dashboard["panels"]:
+        for metric in re.findall(r"thidua_[a-z_]+", panel["targets"][0]["expr"]):
+            base = re.sub(r"_(bucket|total|sum|count)$", "", metric)
+            exported = f'"{base}"' in declared or f'"{metric}"' in declared
+            assert exported, f"{panel['title']}: {metric} is exported by nobody"
 
 
 def test_dockerfile() -> None:
