@@ -154,9 +154,10 @@ def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
             moment = parse_time(envelope["time"])
         except ValueError as exc:
             reasons.append(str(exc))
-    content_type = media_type(envelope.get("datacontenttype"))
+    declared = envelope.get("datacontenttype")
+    content_type = media_type(declared) if isinstance(declared, str) else "?"
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        reasons.append(f"datacontenttype {content_type[:100]!r} is not JSON")
+        reasons.append(f"datacontenttype {str(declared)[:100]!r} is not a JSON media type")
     data = envelope.get("data")
     if "data_base64" in envelope:
         reasons.append("data_base64 is not supported: send data as JSON")

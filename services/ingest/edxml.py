@@ -72,7 +72,7 @@ def parse_message(body: bytes) -> EdxmlMessage | Problem:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise HostileXml(f"XML refused: {type(exc).__name__}") from None
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         raise MalformedRequest(f"body is not well-formed XML: {exc}") from None
     if root.tag != _q("edXMLEnvelope"):
         return Problem(0, f"root element must be edXMLEnvelope in namespace {NS}", _TYPE)

@@ -89,10 +89,14 @@ def _check_permissions(envelopes: list[Any], system: SourceSystem) -> None:
 
 
 def _types(envelopes: list[Any]) -> list[str]:
-    return [
-        e.get("type") if isinstance(e, dict) and e.get("type") in _KNOWN_TYPES else "unknown"
-        for e in envelopes
-    ]
+    """Each envelope's type as a metric label (bounded: unknown or malformed → 'unknown')."""
+    types = []
+    for envelope in envelopes:
+        event_type = envelope.get("type") if isinstance(envelope, dict) else None
+        types.append(
+            event_type if isinstance(event_type, str) and event_type in _KNOWN_TYPES else "unknown"
+        )
+    return types
 
 
 def _refuse_invalid(problems: list[Problem], system: SourceSystem, types: list[str]) -> Refused:

@@ -69,7 +69,7 @@ def test_every_reason_of_an_event_is_reported() -> None:
         ({"type": "vn.thidua.dvc.dossier.deleted"}, "unknown type"),
         ({"data": "x"}, "data must be a JSON object"),
         ({"data_base64": "eyJ9"}, "data_base64"),
-        ({"datacontenttype": "text/xml"}, "not JSON"),
+        ({"datacontenttype": "text/xml"}, "not a JSON media type"),
         ({"source": ""}, "source must be a non-empty string"),
     ],
 )
