@@ -158,7 +158,9 @@ def test_writer_stores_every_topic_and_commits_after_the_write(
     letters = list(dlq)
     dlq.close()
     assert [m.value for m in letters] == [b"{not json"]
-    assert dict(letters[0].headers)["stage"] == b"writer"
+    headers = dict(letters[0].headers)
+    assert headers["stage"] == b"writer" and b"not a canonical event" in headers["reason"]
+    assert headers["original_topic"] == physical(Topic.EVENTS_DVC, prefix).encode()  # replayable
     # Every consumed offset is committed once written.
     offsets = committed(settings)
     assert sum(offsets.values()) == 4 + 3 + 1 + 1
