@@ -4,7 +4,8 @@ Starts ``thidua ingest`` (uvicorn, one process) on a free port under a fresh top
 drives it with keep-alive HTTP clients for a bounded time, then measures the raw kafka-python
 producer (same config: acks=all, idempotence, lz4) on the same broker with the same records.
 
-    .venv/bin/python bench/ingest/run.py [--seconds 10] [--clients 6] [--bootstrap HOST:PORT]
+    .venv/bin/python bench/ingest/run.py [--seconds 10] [--clients 4] [--workers 1]
+                                         [--bootstrap HOST:PORT]
 
 Goal (issue 3): ≥ 20,000 events/s accepted, p99 < 100 ms, ≥ 50 % of the raw producer rate.
 """
@@ -62,7 +63,7 @@ def batch_body(client: int, number: int) -> bytes:
     )
 
 
-def start_ingest(bootstrap: str, prefix: str, port: int) -> subprocess.Popen[bytes]:
+def start_ingest(bootstrap: str, prefix: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "THIDUA_KAFKA_BOOTSTRAP": bootstrap,
@@ -70,6 +71,7 @@ def start_ingest(bootstrap: str, prefix: str, port: int) -> subprocess.Popen[byt
         "THIDUA_INGEST_PORT": str(port),
         "THIDUA_INGEST_TOKENS_FILE": str(REPO / "config" / "ingest-sources.example.yaml"),
         "THIDUA_LOG_LEVEL": "WARNING",
+        "THIDUA_INGEST_WORKERS": str(workers),
     }
     proc = subprocess.Popen([sys.executable, "-m", "services.ingest.main"], cwd=REPO, env=env)
     deadline = time.monotonic() + 60
@@ -157,7 +159,8 @@ def raw_producer_rate(bootstrap: str, prefix: str, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=1, help="ingest processes")
     parser.add_argument(
         "--bootstrap", default=os.environ.get("THIDUA_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
     )
@@ -165,7 +168,7 @@ def main() -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     ensure_topics(args.bootstrap, prefix, 4)
     port = free_port()
-    ingest = start_ingest(args.bootstrap, prefix, port)
+    ingest = start_ingest(args.bootstrap, prefix, port, args.workers)
     try:
         drive(port, 1.5, args.clients)  # warm-up: connections, metadata, JIT-free caches
         accepted, latencies, failures = drive(port, args.seconds, args.clients)
@@ -178,7 +181,7 @@ def main() -> None:
     print(
         f"ingest  : {rate:,.0f} events/s accepted into Kafka "
         f"({accepted:,} events in {args.seconds:.0f} s, {len(latencies):,} requests of "
-        f"{BATCH}, {args.clients} clients, {failures} non-202)"
+        f"{BATCH}, {args.clients} clients, {args.workers} worker(s), {failures} non-202)"
     )
     print(f"latency : p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms")
     print(f"raw     : {raw:,.0f} records/s (kafka-python producer, same config and broker)")
