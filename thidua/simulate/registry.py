@@ -57,13 +57,13 @@ _AGENCIES: tuple[tuple[str, str, str], ...] = (
 
 # (GSO district code, name, ward code of the seat's commune after the reform)
 _DISTRICTS: tuple[tuple[int, str, int], ...] = (
-    (70, "UBND Thành phố Tuyên Quang", 2215),  # Phường Minh Xuân
-    (71, "UBND Huyện Lâm Bình", 2266),
-    (72, "UBND Huyện Na Hang", 2221),
-    (73, "UBND Huyện Chiêm Hóa", 2287),
-    (74, "UBND Huyện Hàm Yên", 2374),
-    (75, "UBND Huyện Yên Sơn", 2473),
-    (76, "UBND Huyện Sơn Dương", 2536),
+    (70, "UBND thành phố Tuyên Quang", 2215),  # Phường Minh Xuân
+    (71, "UBND huyện Lâm Bình", 2266),
+    (72, "UBND huyện Na Hang", 2221),
+    (73, "UBND huyện Chiêm Hóa", 2287),
+    (74, "UBND huyện Hàm Yên", 2374),
+    (75, "UBND huyện Yên Sơn", 2473),
+    (76, "UBND huyện Sơn Dương", 2536),
 )
 
 # Simulated enterprises and cooperatives (fictional names).
