@@ -155,7 +155,9 @@ def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
         except ValueError as exc:
             reasons.append(str(exc))
     declared = envelope.get("datacontenttype")
-    content_type = media_type(declared) if isinstance(declared, str) else "?"
+    content_type = "" if declared is None else str(declared)
+    if isinstance(declared, str):
+        content_type = media_type(declared)
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
         reasons.append(f"datacontenttype {str(declared)[:100]!r} is not a JSON media type")
     data = envelope.get("data")

@@ -92,7 +92,7 @@ def _register_units(client: TestClient) -> None:
         content=orjson.dumps(batch),
         headers={**REGISTRY, "Content-Type": "application/cloudevents-batch+json"},
     )
-    assert r.status_code == 202
+    assert r.status_code == 202, r.text
 
 
 def test_edxml_with_and_without_signature(

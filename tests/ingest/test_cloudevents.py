@@ -138,3 +138,18 @@ def test_binary_mode_reads_percent_encoded_ce_headers() -> None:
     assert event.source == "/dvc/tuyên-quang"
     with pytest.raises(MalformedRequest):
         binary_envelope({"content-type": "application/json"}, b"{}", "application/json")
+
+
+@pytest.mark.parametrize("declared", [None, "application/json; charset=utf-8", "text/json+json"])
+def test_json_datacontenttypes_or_none_are_fine(declared: str | None) -> None:
+    envelope = dossier(1)
+    envelope.pop("datacontenttype")
+    if declared is not None:
+        envelope["datacontenttype"] = declared
+    assert isinstance(validate_envelope(0, envelope), PendingEvent)
+
+
+@pytest.mark.parametrize("declared", [True, False, 3, ["application/json"]])
+def test_non_string_datacontenttype_is_invalid(declared: object) -> None:
+    problem = validate_envelope(0, dossier(1, datacontenttype=declared))
+    assert isinstance(problem, Problem) and "datacontenttype" in problem.reason
