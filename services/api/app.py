@@ -88,7 +88,7 @@ def create_app(
     app.state.hub = hub
     app.state.writer = writer
     app.state.dashboard_session = secrets.token_urlsafe(32)
-    app.state.readiness = _readiness(client, lock, settings, writer)
+    app.state.readiness = _readiness(client, lock, settings, app)
     app.state.on_refresh = make_on_refresh(service, alerts)
 
     problems.install(app)
@@ -112,14 +112,24 @@ def make_on_refresh(service: KpiService, alerts: AlertsService) -> Callable[[set
 
 
 def _readiness(
-    client: Client, lock: AbstractContextManager[Any], settings: ApiSettings, writer: Any
+    client: Client, lock: AbstractContextManager[Any], settings: ApiSettings, app: FastAPI
 ) -> dict[str, Callable[[], None]]:
+    """Probes run by /readyz; Kafka and the writer only matter when the writer runs here."""
+
     def clickhouse() -> None:
         with lock:
             client.query("SELECT 1")
 
+    def writer() -> None:
+        embedded = app.state.writer
+        if embedded is not None and not getattr(embedded, "alive", True):
+            raise RuntimeError("the embedded writer thread is not running")
+        if embedded is not None and getattr(embedded, "last_error", None):
+            raise RuntimeError(str(embedded.last_error))
+
     probes: dict[str, Callable[[], None]] = {"clickhouse": clickhouse}
-    if writer is not None:
+    if settings.run_writer:
+        probes["writer"] = writer
 
         def kafka() -> None:
             from kafka import KafkaAdminClient

@@ -6,18 +6,29 @@ import logging
 from typing import Any
 
 import uvicorn
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
 
 from services.api.app import create_app
 from thidua.contracts.criteria import load_criteria
-from thidua.settings import ApiSettings
+from thidua.settings import ApiSettings, WriterSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 log = logging.getLogger(__name__)
 
 
-def start_writer(settings: ApiSettings, client: Any, on_refresh: Any) -> Any:
-    """Start the embedded writer (one per chDB path: it must live in this process)."""
+def writer_settings(settings: ApiSettings) -> WriterSettings:
+    """The embedded writer's settings: the api's common ones, its own from the environment."""
+    common = settings.model_dump(
+        include=set(WriterSettings.model_fields) & set(type(settings).model_fields)
+    )
+    return WriterSettings(**common)
+
+
+def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
+    """Start the embedded writer (one per chDB path: it must live in this process); its
+    refreshes invalidate the api's cache and push SSE updates."""
     try:
         from services.scoring.writer import Writer
     except ImportError as exc:
@@ -27,12 +38,19 @@ def start_writer(settings: ApiSettings, client: Any, on_refresh: Any) -> Any:
             exc,
         )
         return None
-    writer = Writer(
-        settings, client, load_criteria(settings.criteria_file), on_refresh=[on_refresh]
-    )
+    config = load_criteria(settings.criteria_file)
+    writer = Writer(writer_settings(settings), client, config, on_refresh=[app.state.on_refresh])
+    app.state.writer = writer
     writer.start()
     log.info("embedded writer started")
     return writer
+
+
+def build(settings: ApiSettings, client: Client) -> tuple[FastAPI, Any]:
+    """The app and, when ``settings.run_writer``, the writer feeding it (started)."""
+    app = create_app(settings, client, writer=None)
+    writer = start_writer(settings, client, app) if settings.run_writer else None
+    return app, writer
 
 
 def run() -> None:
@@ -42,16 +60,7 @@ def run() -> None:
     )
     client = get_client(settings.clickhouse_dsn)
     migrate(client)
-    refresh_target: dict[str, Any] = {}
-
-    def on_refresh(changed_period_ids: set[str]) -> None:
-        callback = refresh_target.get("callback")
-        if callback is not None:
-            callback(changed_period_ids)
-
-    writer = start_writer(settings, client, on_refresh) if settings.run_writer else None
-    app = create_app(settings, client, writer)
-    refresh_target["callback"] = app.state.on_refresh
+    app, writer = build(settings, client)
     try:
         uvicorn.run(
             app,
@@ -63,6 +72,4 @@ def run() -> None:
         )
     finally:
         if writer is not None:
-            stop = getattr(writer, "stop", None) or getattr(writer, "close", None)
-            if stop is not None:
-                stop()
+            writer.stop()
