@@ -23,6 +23,7 @@ from kafka.errors import KafkaError
 
 from services.ingest import metrics
 from services.ingest.cloudevents import PendingEvent
+from services.ingest.partitioner import EntityPartitioner
 from thidua.contracts.events import EventType
 from thidua.contracts.topics import physical, topic_for
 
@@ -90,7 +91,8 @@ class EventProducer:
 
     def __init__(self, bootstrap: str, prefix: str, max_pending: int, **overrides: Any) -> None:
         self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap, **{**PRODUCER_CONFIG, **overrides}
+            bootstrap_servers=bootstrap,
+            **{**PRODUCER_CONFIG, "partitioner": EntityPartitioner(), **overrides},
         )
         self._bootstrap = bootstrap
         self._topics = {t: physical(topic_for(t), prefix) for t in EventType}
