@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
@@ -31,7 +32,7 @@ def fill(client: Client, config: CriteriaConfig, units: int, seed: int = 154) ->
     days = [date(2025, 1, 6) + timedelta(days=7 * i) for i in range(40)]
     for index, tier in enumerate(tiers_for(units)):
         unit_id = f"{tier.value[:3]}-{index:04d}"
-        data = {
+        data: dict[str, Any] = {
             "unit_id": unit_id,
             "name": f"Đơn vị thử nghiệm số {index}",
             "tier": tier.value,

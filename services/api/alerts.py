@@ -115,7 +115,7 @@ class AlertsService:
         created_by: str,
         comment: str,
     ) -> dict[str, Any]:
-        silence = {
+        silence: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "matchers": matchers,
             "starts_at": rfc3339(starts_at or now_local()),

@@ -11,19 +11,11 @@ from fastapi import FastAPI
 
 from services.api.app import create_app
 from thidua.contracts.criteria import load_criteria
-from thidua.settings import ApiSettings, WriterSettings
+from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 log = logging.getLogger(__name__)
-
-
-def writer_settings(settings: ApiSettings) -> WriterSettings:
-    """The embedded writer's settings: the api's common ones, its own from the environment."""
-    common = settings.model_dump(
-        include=set(WriterSettings.model_fields) & set(type(settings).model_fields)
-    )
-    return WriterSettings(**common)
 
 
 def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
@@ -39,7 +31,7 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
         )
         return None
     config = load_criteria(settings.criteria_file)
-    writer = Writer(writer_settings(settings), client, config, on_refresh=[app.state.on_refresh])
+    writer = Writer(settings, client, config, on_refresh=[app.state.on_refresh])
     app.state.writer = writer
     writer.start()
     log.info("embedded writer started")

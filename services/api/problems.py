@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -54,15 +55,16 @@ def problem_response(
     slug: str | None,
     detail: str | None,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Json:
     if slug in PROBLEM_TYPES:
         type_uri, title = f"/problems/{slug}", PROBLEM_TYPES[slug][0]
     else:
         type_uri, title = "about:blank", HTTPStatus(status).phrase
     instance = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = Problem(type=type_uri, title=title, status=status, detail=detail, instance=instance)
-    body.errors = errors
+    body = Problem(
+        type=type_uri, title=title, status=status, detail=detail, instance=instance, errors=errors
+    )
     return Json(
         body.model_dump(exclude_none=True),
         status_code=status,

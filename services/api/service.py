@@ -36,7 +36,7 @@ class ComputePeriod(Protocol):
 def default_compute() -> ComputePeriod:
     from thidua.store.kpi import compute_period  # the KPI reads are the store's, not ours
 
-    return compute_period  # type: ignore[no-any-return]
+    return compute_period
 
 
 class KpiService:

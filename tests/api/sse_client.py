@@ -9,12 +9,12 @@ import httpx
 
 def events(response: httpx.Response) -> Iterator[tuple[str, str]]:
     """(event name, data) of each event; comments (keep-alives) are skipped."""
-    name, data = "message", []
+    name, data = "message", list[str]()
     for line in response.iter_lines():
         if not line:
             if data:
                 yield name, "\n".join(data)
-            name, data = "message", []
+            name, data = "message", list[str]()
         elif line.startswith(":"):
             continue
         elif line.startswith("event:"):

@@ -6,19 +6,20 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api import schemas
 from tests.api import data
 
 
-def test_alerts_filters_and_silences(api: TestClient, ch: Client) -> None:
+def test_alerts_filters_and_silences(app: FastAPI, api: TestClient, ch: Client) -> None:
     now = datetime.now(UTC)
     data.insert_alert(ch, fingerprint="a1", unit_id="P2", state="firing", updated_at=now)
     data.insert_alert(
         ch, fingerprint="a2", unit_id="D2", criterion="C13", state="resolved", ends_at=now
     )
-    api.app.state.on_refresh(set())  # the writer wrote alerts: reload them
+    app.state.on_refresh(set())  # the writer wrote alerts: reload them
     _wait_for(lambda: len(api.get("/v1/alerts").json()["items"]) >= 2)
 
     body = schemas.Alerts.model_validate(api.get("/v1/alerts").json())

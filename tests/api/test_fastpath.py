@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import TOKEN, make_app
@@ -10,8 +11,8 @@ from tests.api.conftest import TOKEN, make_app
 PARAMS = {"tier": "province_agency", "period": "2025"}
 
 
-def test_same_bytes_cold_and_hot(api: TestClient) -> None:
-    service = api.app.state.service
+def test_same_bytes_cold_and_hot(app: FastAPI, api: TestClient) -> None:
+    service = app.state.service
     assert service.fresh_view("2025-Q1") is None
     cold = api.get("/v1/rankings", params={**PARAMS, "period": "2025-Q1"})  # the route loads it
     assert service.fresh_view("2025-Q1") is not None
@@ -29,10 +30,11 @@ def test_same_bytes_cold_and_hot(api: TestClient) -> None:
 
 
 def test_fast_path_keeps_auth(ch: Client) -> None:
-    with TestClient(make_app(ch, api_read_tokens=[TOKEN])) as api:
+    app = make_app(ch, api_read_tokens=[TOKEN])
+    with TestClient(app) as api:
         good = {"Authorization": f"Bearer {TOKEN}"}
         assert api.get("/v1/rankings", params=PARAMS, headers=good).status_code == 200
-        assert api.app.state.service.fresh_view("2025") is not None
+        assert app.state.service.fresh_view("2025") is not None
         assert api.get("/v1/rankings", params=PARAMS).status_code == 401
         bad = {"Authorization": "Bearer wrong-token-wrong-token"}
         assert api.get("/v1/rankings", params=PARAMS, headers=bad).status_code == 403

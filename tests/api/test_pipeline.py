@@ -57,6 +57,8 @@ def test_writer_refresh_reaches_readers_and_streams(
         topic_prefix=topic_prefix,
         topic_partitions=2,
         writer_embedded=True,
+        writer_group=f"{topic_prefix}writer",
+        writer_batch_seconds=0.2,
     )
     # units registered in 2026: the 2025 data of the other tests stays as it was
     for unit_id, name in (("X7", "UBND xã Kim Bình"), ("X8", "UBND phường Minh Xuân")):

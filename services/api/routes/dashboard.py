@@ -16,7 +16,6 @@ from services.api.deps import DASHBOARD_COOKIE, TOKEN_COOKIE, token_valid
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(include_in_schema=False)
-_COOKIE = {"httponly": True, "samesite": "strict", "path": "/"}
 
 
 @router.get("/")
@@ -31,7 +30,9 @@ async def dashboard(request: Request, token: str | None = None) -> Response:
     if not settings.api_read_tokens:
         return page
     if settings.api_dashboard_public:
-        page.set_cookie(DASHBOARD_COOKIE, request.app.state.dashboard_session, **_COOKIE)
+        page.set_cookie(
+            DASHBOARD_COOKIE, request.app.state.dashboard_session, httponly=True, samesite="strict"
+        )
         return page
     candidate = token or request.cookies.get(TOKEN_COOKIE)
     if not token_valid(settings, candidate):
@@ -42,6 +43,6 @@ async def dashboard(request: Request, token: str | None = None) -> Response:
         )
     if token:  # keep it out of the address bar and history
         redirect = RedirectResponse("/dashboard", status_code=303)
-        redirect.set_cookie(TOKEN_COOKIE, token, **_COOKIE)
+        redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         return redirect
     return page
