@@ -33,8 +33,9 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
     "compression_type": "lz4",
-    # A few ms of linger fills batches under load and costs little latency when idle.
-    "linger_ms": 5,
+    # A request hands all its records over at once, so they batch without lingering; a long
+    # linger only delays the ack the client waits for (bench: 1 ms beat 0, 2, 5 and 20 ms).
+    "linger_ms": 1,
     "batch_size": 256 * 1024,
     "max_request_size": 8 * 1024 * 1024,
     "max_in_flight_requests_per_connection": 5,
