@@ -192,8 +192,10 @@ async def post_edxml(request: Request, system: Source) -> Accepted:
     state = _state(request)
     if state.registry is None:
         raise Refused(503, "ingest is starting: unit registry not loaded", source=system.name)
+    # Only the sender decides the score (C11 counts from_unit); recipients outside the province
+    # are common and must not make every message wait for the registry.
     organ_units = await state.registry.resolve(
-        (message.from_organ, *message.to_organs), state.settings.ingest_registry_wait_seconds
+        (message.from_organ,), state.settings.ingest_registry_wait_seconds
     )
     event: PendingEvent | Problem = edxml.to_event(message, organ_units, f"/edxml/{system.name}")
     if isinstance(event, Problem):
