@@ -200,8 +200,13 @@ def recompute_measures(client: Client, period: Period) -> dict[str, dict[str, fl
 
 def recompute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
     """The period's scorecards from raw events only (same ordering as ``compute_period``)."""
-    rows = client.query(_UNITS_SQL, parameters=_bounds(period)).result_rows
-    units = {info.unit_id: info for info in (unit_info(orjson.loads(r[0])) for r in rows)}
+    units = {}
+    for (data,) in client.query(_UNITS_SQL, parameters=_bounds(period)).result_rows:
+        try:
+            info = unit_info(orjson.loads(data))
+        except (ValueError, KeyError):  # skipped by the streaming side too (kpi.units_at)
+            continue
+        units[info.unit_id] = info
     return score_units(config, period, units, recompute_measures(client, period))
 
 

@@ -72,6 +72,7 @@ def test_alerts_format() -> None:
         ("p.kpi-counters", counter("rating", day="1969-12-31")),
         ("p.alerts", b"[]"),
         ("p.other", b"{}"),
+        ("p.events-registry", orjson.dumps({**orjson.loads(unit("A").to_bytes()), "data": {}})),
     ],
 )
 def test_undecodable_messages_name_their_reason(topic: str, value: bytes | None) -> None:

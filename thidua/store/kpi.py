@@ -7,6 +7,7 @@ sums (``kpi_counters``) — through the pure code of ``thidua.contracts.scorecar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import accumulate
@@ -21,6 +22,8 @@ from thidua.contracts.periods import Period
 from thidua.contracts.scorecard import Scorecard, UnitInfo, build_scorecard, rank_by_tier
 from thidua.store.client import client_lock
 from thidua.store.periods_index import affected_periods, standard_periods
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "affected_periods",
@@ -90,7 +93,13 @@ def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
     rows = client.query(
         _UNITS_AT, parameters={"type": EventType.UNIT_UPSERTED.value, "end_us": to_utc_micros(end)}
     ).result_rows
-    return {str(unit_id): unit_info(orjson.loads(data)) for unit_id, data in rows}
+    units = {}
+    for unit_id, data in rows:
+        try:
+            units[str(unit_id)] = unit_info(orjson.loads(data))
+        except (ValueError, KeyError) as exc:  # the writer validates; never let one row stop all
+            log.error("unit %s has an unreadable registry version: %s", unit_id, exc)
+    return units
 
 
 def measure_sums(

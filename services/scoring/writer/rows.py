@@ -61,6 +61,7 @@ def event_row(event: CanonicalEvent) -> list[Any]:
 def decode_event(raw: bytes) -> tuple[CanonicalEvent, list[Any]]:
     try:
         event = CanonicalEvent.from_bytes(raw)
+        event.typed_data()  # ingest validated it; a record that bypassed ingest must not land
         return event, event_row(event)
     except Undecodable:
         raise
