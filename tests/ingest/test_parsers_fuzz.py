@@ -27,14 +27,14 @@ ENVELOPE_KEYS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.dictionaries(ENVELOPE_KEYS, JSON, max_size=8) | JSON, max_size=5))
 def test_cloudevents_never_crash(envelopes: list[object]) -> None:
     events, problems = cloudevents.validate_all(envelopes)
     assert len(events) + len(problems) == len(envelopes)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.fixed_dictionaries(
@@ -60,7 +60,7 @@ def test_xapi_never_crashes(statements: list[object]) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=300) | st.integers(0, len(SIGNED) - 1).map(lambda n: SIGNED[:n]))
 def test_edxml_never_crashes(body: bytes) -> None:
     try:
@@ -69,7 +69,7 @@ def test_edxml_never_crashes(body: bytes) -> None:
         pass
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.dictionaries(ENVELOPE_KEYS, JSON, max_size=8) | JSON, max_size=5))
 def test_permission_and_metric_helpers_never_crash(envelopes: list[object]) -> None:
     from services.ingest.auth import OPEN_SOURCE, SourceSystem
