@@ -16,6 +16,7 @@ from thidua.contracts.periods import Period, PeriodError
 from thidua.settings import ApiSettings
 
 TOKEN_COOKIE = "thidua_token"
+PERIOD_PATTERN = r"^((20\d\d|2100)(-Q[1-4])?|rolling-30d|phase-20\d\d-20\d\d)$"
 DASHBOARD_COOKIE = "thidua_dashboard"
 
 
@@ -48,6 +49,8 @@ async def _period(
         Query(
             description="2025 (year), 2025-Q3 (quarter), rolling-30d, phase-2021-2025",
             examples=["2025"],
+            # documented, not enforced here: a mismatch is answered as unknown-period below
+            json_schema_extra={"pattern": PERIOD_PATTERN},
         ),
     ],
 ) -> Period:

@@ -5,9 +5,10 @@ Ratios are fractions (0.8), scores 0–100 unrounded, times RFC 3339 with the +0
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from thidua.contracts.events import Tier
 
@@ -294,6 +295,15 @@ class SilenceIn(BaseModel):
     ends_at: AwareDatetime
     created_by: str = Field(min_length=1, max_length=200)
     comment: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def _sensible_window(self) -> SilenceIn:
+        for moment in (self.starts_at, self.ends_at):
+            if moment is not None and not 2000 <= moment.astimezone(UTC).year <= 2100:
+                raise ValueError("silence times must fall within 2000–2100")
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
 
 
 class Silence(BaseModel):

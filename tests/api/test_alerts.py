@@ -43,20 +43,23 @@ def test_alerts_filters_and_silences(app: FastAPI, api: TestClient, ch: Client) 
     assert created.status_code == 201, created.text
     silence = schemas.Silence.model_validate(created.json())
     assert silence.status == "active"
-    assert [s["id"] for s in api.get("/v1/silences").json()["items"]] == [silence.id]
+    assert silence.id in [s["id"] for s in api.get("/v1/silences").json()["items"]]
     firing = api.get("/v1/alerts", params={"unit_id": "P2"}).json()["items"]
-    assert firing[0]["silenced_by"] == [silence.id]
-    assert api.get("/v1/alerts", params={"unit_id": "D2"}).json()["items"][0]["silenced_by"] == []
+    assert silence.id in firing[0]["silenced_by"]
+    d2 = api.get("/v1/alerts", params={"unit_id": "D2"}).json()["items"][0]
+    assert silence.id not in d2["silenced_by"]
 
     # silences survive a restart: they live in ClickHouse
     rows = ch.query("SELECT id FROM silences FINAL WHERE deleted = 0").result_rows
-    assert rows == [(silence.id,)]
+    assert (silence.id,) in rows
 
     assert api.delete(f"/v1/silences/{silence.id}").status_code == 204
-    assert api.get("/v1/silences").json()["items"] == []
+    assert silence.id not in [s["id"] for s in api.get("/v1/silences").json()["items"]]
     gone = api.delete(f"/v1/silences/{silence.id}")
     assert gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
-    assert ch.query("SELECT count() FROM silences FINAL WHERE deleted = 0").result_rows == [(0,)]
+    assert (silence.id,) not in ch.query(
+        "SELECT id FROM silences FINAL WHERE deleted = 0"
+    ).result_rows
 
 
 def test_silence_validation_is_a_problem(api: TestClient) -> None:

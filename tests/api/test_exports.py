@@ -39,6 +39,16 @@ def test_rankings_xlsx_within_block(api: TestClient) -> None:
     assert values[1][4] == 100.0
 
 
+def test_export_file_names_keep_vietnamese_blocks(api: TestClient) -> None:
+    params = {"tier": "district", "period": "2025", "block": "Khối Đông"}
+    response = api.get("/v1/exports/rankings.csv", params=params)
+    disposition = response.headers["content-disposition"]
+    assert 'filename="xep-hang-district-2025-Khoi-Dong.csv"' in disposition
+    assert (
+        "filename*=UTF-8''xep-hang-district-2025-Kh%E1%BB%91i%20%C4%90%C3%B4ng.csv" in disposition
+    )
+
+
 def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> None:
     xlsx = api.get("/v1/exports/scorecards.xlsx", params={"period": "2025", "tier": "enterprise"})
     values = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))

@@ -5,8 +5,11 @@ Kafka reach ClickHouse, the writer's refresh recomputes the cached ranking, SSE 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -81,27 +84,22 @@ def test_writer_refresh_reaches_readers_and_streams(
             )
             ready = http.get("/readyz").json()
             assert ready["checks"] == {"clickhouse": "ok", "writer": "ok", "kafka": "ok"}
-            with http.stream("GET", "/v1/stream/rankings", params=PARAMS) as stream:
-                received = events(stream)
-                _, first = next(received)
-                assert {i["unit_id"] for i in json.loads(first)["items"]} >= {"X7", "X8"}
+            stream = _SseListener(f"{live.url}/v1/stream/rankings", PARAMS)
+            first = stream.next_items(30)
+            assert {i["unit_id"] for i in first} >= {"X7", "X8"}
 
-                # scoring publishes X8's counters: satisfied ratings in January 2026
-                _send_counter(producer, topic_prefix, "X8", "rating", "2026-01-20", 4)
-                _send_counter(producer, topic_prefix, "X8", "rating_satisfied", "2026-01-20", 4)
-                producer.flush()
+            # scoring publishes X8's counters: satisfied ratings in January 2026
+            _send_counter(producer, topic_prefix, "X8", "rating", "2026-01-20", 4)
+            _send_counter(producer, topic_prefix, "X8", "rating_satisfied", "2026-01-20", 4)
+            producer.flush()
 
-                deadline = time.monotonic() + 60
-                while True:
-                    assert time.monotonic() < deadline, "no SSE update with X8's counters"
-                    _, payload = next(received)
-                    ranks = {
-                        i["unit_id"]: (i["rank"], i["criteria_met"])
-                        for i in json.loads(payload)["items"]
-                    }
-                    if ranks["X8"][1] == 1:
-                        break
-                assert ranks["X8"][0] < ranks["X7"][0]
+            deadline = time.monotonic() + 90
+            while True:
+                items = stream.next_items(max(0.1, deadline - time.monotonic()))
+                ranks = {i["unit_id"]: (i["rank"], i["criteria_met"]) for i in items}
+                if ranks["X8"][1] == 1:
+                    break
+            assert ranks["X8"][0] < ranks["X7"][0]
             card = http.get("/v1/units/X8/scorecard", params={"period": "2026-Q1"}).json()
             c05 = next(c for c in card["criteria"] if c["id"] == "C05")
             assert (c05["numerator"], c05["denominator"], c05["met"]) == (4, 4, True)
@@ -109,7 +107,27 @@ def test_writer_refresh_reaches_readers_and_streams(
         writer.stop()
 
 
-def _wait(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+class _SseListener:
+    """Reads an SSE stream in a thread, so the test can wait on it with a deadline."""
+
+    def __init__(self, url: str, params: dict[str, str]) -> None:
+        self.items: queue.Queue[list[dict[str, Any]]] = queue.Queue()
+        threading.Thread(target=self._read, args=(url, params), daemon=True).start()
+
+    def _read(self, url: str, params: dict[str, str]) -> None:
+        with httpx.stream("GET", url, params=params, timeout=None) as response:
+            for name, payload in events(response):
+                if name == "rankings":
+                    self.items.put(json.loads(payload)["items"])
+
+    def next_items(self, timeout: float) -> list[dict[str, Any]]:
+        try:
+            return self.items.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no SSE rankings event within {timeout:.0f}s") from None
+
+
+def _wait(condition, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"

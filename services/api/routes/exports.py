@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
@@ -28,11 +31,12 @@ _FILE_RESPONSES = {
 
 
 def _file(body: bytes, fmt: Format, name: str) -> Response:
-    return Response(
-        body,
-        media_type=_MEDIA[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
-    )
+    # RFC 6266: an ASCII name for every client, the exact one (blocks are Vietnamese) in UTF-8
+    exact = f"{name}.{fmt}"
+    plain = unicodedata.normalize("NFKD", exact.replace("đ", "d").replace("Đ", "D"))
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", plain.encode("ascii", "ignore").decode())
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(exact, safe='')}"
+    return Response(body, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
 
 
 @router.get("/rankings.{fmt}", summary="Bảng xếp hạng as CSV or XLSX", responses=_FILE_RESPONSES)
