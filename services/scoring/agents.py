@@ -11,11 +11,11 @@ transaction; the restarted worker rebuilds its tables from the committed changel
 re-scores exactly the events whose offsets were not committed.
 
 Faust's own batching cannot keep that promise alone: table writes go through a buffer that a
-commit does not wait for, and a periodic commit can run while a batch is half sent. So this
-module sends every message itself, awaited, under :attr:`Scorer.lock`, and commits only
-under the same lock, between batches (``create_app`` turns Faust's periodic commits off).
-Every event of a batch is acknowledged right after its messages are handed to the producer,
-before the loop can run anything else, so a commit always covers whole batches.
+commit does not wait for, and a commit (periodic, on rebalance, on shutdown) can run while a
+batch is half sent, or sent but not yet acknowledged. So this module sends every message
+itself, awaited, under :attr:`Scorer.lock`, and acknowledges the batch's events under the same
+lock; every commit of the consumer takes that lock too (``ScoringApp``). A commit therefore
+covers whole batches: their messages and their offsets, or neither.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,8 @@ from thidua.contracts.topics import Topic, physical
 log = logging.getLogger(__name__)
 
 STAGE = "scoring"
+
+Acknowledge = Callable[[EventT], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class Scorer:
         indicator_ids: frozenset[str],
         metrics: ScoringMetrics,
         dead_letters: DeadLetters,
+        lock: asyncio.Lock,
     ) -> None:
         self.app = app
         self.group_topic = group_topic
@@ -134,11 +137,18 @@ class Scorer:
         self.indicator_ids = indicator_ids
         self.metrics = metrics
         self.dead_letters = dead_letters
-        self.lock = asyncio.Lock()
+        self.lock = lock
         self.last_offsets: dict[TP, int] = {}
 
-    async def score_batch(self, events: Sequence[EventT]) -> None:
-        """Score ``events`` and hand every resulting message to its transaction."""
+    async def score_batch(self, events: Sequence[EventT], ack: Acknowledge) -> None:
+        """Score ``events``, hand every resulting message to its transaction, then ``ack`` them.
+
+        All under :attr:`lock`, so a commit sees the batch whole or not at all; shielded, so
+        a shutdown cancelling the agent mid-batch does not cut it short.
+        """
+        await asyncio.shield(self._score_batch(events, ack))
+
+    async def _score_batch(self, events: Sequence[EventT], ack: Acknowledge) -> None:
         async with self.lock:
             started = time.perf_counter()
             outgoing, letters = self.score(events)
@@ -148,10 +158,12 @@ class Scorer:
                     await self.dead_letters.flush()
             except Exception:  # noqa: BLE001 - see below
                 # Part of this batch may be in the open transactions while its offsets are not
-                # acknowledged: any commit now (Faust commits on stop and on agent errors)
-                # would count it twice. Exit without committing; the broker aborts the rest.
+                # acknowledged: any commit now would count it twice. Exit without committing;
+                # the broker aborts the open transactions.
                 log.critical("cannot hand a batch to the producer: exiting", exc_info=True)
                 os._exit(70)
+            for event in events:
+                await ack(event)  # Faust's own ack after the batch is then a no-op
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_events.observe(len(events))
 
@@ -254,14 +266,14 @@ class Scorer:
         return f"{self.app.conf.id}-{group}-{partition}"
 
     async def commit(self) -> bool:
-        """Commit the open transactions with the offsets of every batch scored so far."""
-        async with self.lock:
-            if self.app.rebalancing:
-                return False
-            committed = await self.app.consumer.commit()
-            if committed:
-                self.metrics.commits.inc()
-            return bool(committed)
+        """Commit the open transactions with the offsets of every batch scored so far (the
+        consumer's commit takes :attr:`lock`, see ``ScoringApp``)."""
+        if self.app.rebalancing:
+            return False
+        committed = await self.app.consumer.commit()
+        if committed:
+            self.metrics.commits.inc()
+        return bool(committed)
 
 
 def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:

@@ -16,10 +16,12 @@ id share the partitions; each needs its own ``scoring_port`` and ``scoring_data_
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import faust
+from faust.types import TP, ConsumerT
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -39,15 +41,56 @@ def broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
+class ScoringApp(faust.App):
+    """A Faust app whose consumer commits only between scored batches (see ``agents``)."""
+
+    batch_lock: asyncio.Lock
+    scorer: Scorer
+
+    def _new_consumer(self) -> ConsumerT:
+        consumer = super()._new_consumer()
+        commit = consumer.commit
+        lock = self.batch_lock
+
+        async def commit_between_batches(*args: Any, **kwargs: Any) -> bool:
+            async with lock:
+                return await commit(*args, **kwargs)
+
+        consumer.commit = commit_between_batches  # type: ignore[method-assign]
+        _recover_up_to_end_offsets(consumer)
+        return consumer
+
+
+def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
+    """Make table recovery read each changelog up to its end (its last stable offset).
+
+    In exactly-once mode Faust 0.15 asks aiokafka for the last stable offset *seen in a fetch*,
+    which is unknown for a changelog partition this worker has never fetched: when a worker
+    takes over a partition from another one, recovery then believes the changelog is empty and
+    the counters restart from zero. ``end_offsets`` asks the broker, and a ``read_committed``
+    consumer gets the last stable offset from it.
+    """
+    thread = consumer._thread  # type: ignore[attr-defined]
+
+    async def end_offsets(partitions: tuple[TP, ...]) -> Any:
+        return await thread._ensure_consumer().end_offsets(list(partitions))
+
+    async def highwaters(*partitions: TP) -> Any:
+        return await thread.call_thread(end_offsets, partitions)
+
+    consumer.highwaters = highwaters  # type: ignore[method-assign]
+
+
 def create_app(
     settings: ScoringSettings,
     *,
     batch_size: int = 1000,
     batch_seconds: float = 0.05,
     commit_seconds: float = 0.5,
-) -> faust.App:
+    session_timeout: float = 10.0,
+) -> ScoringApp:
     """A scoring app; ``app.main()``/``faust.Worker(app)`` runs it (see ``main.run``)."""
-    app = faust.App(
+    app = ScoringApp(
         settings.scoring_app_id,
         broker=broker_urls(settings.kafka_bootstrap),
         store="memory://",
@@ -57,6 +100,9 @@ def create_app(
         table_standby_replicas=0,
         broker_commit_interval=_NEVER,
         broker_commit_every=_NEVER,
+        # A SIGKILLed worker's partitions move after this long (Kafka's 45 s is slow for KPIs).
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 4),
         datadir=str(settings.scoring_data_dir),
         web_bind=settings.scoring_host,
         web_host=settings.scoring_host,
@@ -96,6 +142,7 @@ def create_app(
         help="counter → kpi-counters message",
         **table_types,
     )
+    app.batch_lock = asyncio.Lock()
     metrics = ScoringMetrics()
     dead_letters = DeadLetters(settings.kafka_bootstrap, prefix)
     scorer = Scorer(
@@ -106,12 +153,13 @@ def create_app(
         indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
         metrics=metrics,
         dead_letters=dead_letters,
+        lock=app.batch_lock,
     )
 
     @app.agent(sources, name="score_entities")
     async def score_entities(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(batch_size, within=batch_seconds):
-            await scorer.score_batch(events)
+            await scorer.score_batch(events, stream.ack)
 
     @app.timer(commit_seconds, name="commit_scored_batches")
     async def commit_scored_batches() -> None:
@@ -137,7 +185,7 @@ def create_app(
     async def close_dead_letters(app: faust.App, **kwargs: Any) -> None:
         dead_letters.close()
 
-    app.scorer = scorer  # type: ignore[attr-defined]  # for tests and benchmarks
+    app.scorer = scorer
     return app
 
 
