@@ -64,12 +64,14 @@ class DashboardPage:
         )  # fmt: skip
         self._ids = itertools.count(1)
         self._ws: ClientConnection | None = None
+        self.console: list[str] = []  # errors the page logged (CSP violations, exceptions)
 
     def __enter__(self) -> DashboardPage:
         target = self._page_target()
         self._ws = connect(target["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024)
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Log.enable")
         self.call("Page.navigate", url=self.url)
         self.wait_for("document.readyState === 'complete'")
         return self
@@ -107,10 +109,20 @@ class DashboardPage:
         deadline = time.monotonic() + self.timeout
         while True:
             reply = json.loads(self._ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self._note(reply)
             if reply.get("id") == message_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply.get("result", {})  # type: ignore[no-any-return]
+
+    def _note(self, message: dict[str, Any]) -> None:
+        method = message.get("method")
+        if method == "Runtime.exceptionThrown":
+            self.console.append(str(message["params"]["exceptionDetails"].get("text")))
+        elif method == "Log.entryAdded" and message["params"]["entry"].get("level") == "error":
+            self.console.append(str(message["params"]["entry"].get("text")))
+        elif method == "Runtime.consoleAPICalled" and message["params"].get("type") == "error":
+            self.console.append(str(message["params"].get("args")))
 
     def evaluate(self, expression: str) -> Any:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)

@@ -32,6 +32,8 @@ def test_private_dashboard_takes_the_token_once(ch: Client) -> None:
     with TestClient(make_app(ch, api_read_tokens=[TOKEN], api_dashboard_public=False)) as api:
         assert api.get("/dashboard").status_code == 401
         assert api.get("/dashboard?token=wrong-token-0000000000").status_code == 401
+        via_root = api.get(f"/?token={TOKEN}", follow_redirects=False)
+        assert via_root.headers["location"] == f"/dashboard?token={TOKEN}"
         opened = api.get(f"/dashboard?token={TOKEN}", follow_redirects=False)
         assert opened.status_code == 303 and opened.headers["location"] == "/dashboard"
         assert "httponly" in opened.headers["set-cookie"].lower()
@@ -45,6 +47,7 @@ def test_public_dashboard_reads_through_its_session(ch: Client) -> None:
         assert api.get(RANKINGS).status_code == 401
         page = api.get("/dashboard")
         assert page.status_code == 200 and "Bảng xếp hạng" in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]
         assert api.get(RANKINGS).status_code == 200
 
 

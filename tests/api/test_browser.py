@@ -58,4 +58,5 @@ def test_dashboard_shows_the_ranking_and_follows_it_live(
         assert "Còn thiếu để được khen thưởng" in card and "Người dân, DN hài lòng" in card
         page.wait_for("document.querySelector('#trend svg path') !== null")
         shot = page.screenshot(screenshots_dir() / "dashboard-live.png")
+        assert page.console == []  # no script error, nothing blocked by the CSP
     assert shot.stat().st_size > 10_000

@@ -191,6 +191,10 @@ async function loadTrend(unitId) {
 // ----- awards and alerts -----------------------------------------------------------------
 async function loadAwards() {
   $("award-name").textContent = state.catalog.award;
+  if (!/^(\d{4}|phase-\d{4}-\d{4})$/.test(state.period)) {
+    $("awards").innerHTML = '<p class="empty">Khen thưởng chỉ xét theo năm và giai đoạn.</p>';
+    return;
+  }
   try {
     const awards = await getJSON("/v1/awards?" + query({ period: state.period, tier: state.tier }));
     $("awards").innerHTML = awards.items.length
