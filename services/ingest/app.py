@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest import metrics
@@ -91,6 +91,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             yield
         finally:
             await asyncio.to_thread(state.stop)
+            metrics.forget_this_process()
 
     app = FastAPI(
         title="Thi đua CĐS — ingest",
@@ -143,7 +144,7 @@ def _add_operations(app: FastAPI, state: IngestState) -> None:
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _publish_components(app: FastAPI) -> None:

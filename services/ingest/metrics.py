@@ -1,9 +1,22 @@
 """Every Prometheus metric of ingest, declared once (label values are bounded: source systems
-come from config, types from ``EventType``, reasons from the fixed list below)."""
+come from config, types from ``EventType``, reasons from the fixed list below).
+
+With several uvicorn workers, ``thidua ingest`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they
+start, so each worker writes its values there and ``/metrics`` answers for all of them.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 # Reasons a request or event is refused; the `reason` label takes only these values.
 REASONS = (
@@ -43,14 +56,35 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 # Requests being served right now (429 above THIDUA_INGEST_MAX_INFLIGHT).
-INFLIGHT = Gauge("thidua_ingest_inflight_requests", "HTTP requests in flight")
+INFLIGHT = Gauge(
+    "thidua_ingest_inflight_requests", "HTTP requests in flight", multiprocess_mode="livesum"
+)
 # Records handed to the producer and not yet acknowledged by the broker (its queue depth).
 PRODUCER_QUEUE = Gauge(
-    "thidua_ingest_producer_queue_depth", "Records sent to the producer, awaiting the broker's ack"
+    "thidua_ingest_producer_queue_depth",
+    "Records sent to the producer, awaiting the broker's ack",
+    multiprocess_mode="livesum",
 )
 # Records the broker failed to acknowledge (the request is answered 503, nothing counted).
 PRODUCER_ERRORS = Counter(
     "thidua_ingest_producer_errors_total", "Records the broker did not acknowledge", ["topic"]
 )
 # edXML units: OrganId → unit_id entries known from the unit registry topic.
-ORGAN_IDS_KNOWN = Gauge("thidua_ingest_organ_ids_known", "OrganId codes mapped to units")
+ORGAN_IDS_KNOWN = Gauge(
+    "thidua_ingest_organ_ids_known", "OrganId codes mapped to units", multiprocess_mode="livemax"
+)
+
+
+def exposition() -> bytes:
+    """The text format for ``/metrics``: this process, or every worker in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
+
+def forget_this_process() -> None:
+    """Multiprocess mode: drop this worker's live gauges when it stops."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
