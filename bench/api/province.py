@@ -27,7 +27,8 @@ def tiers_for(count: int) -> list[Tier]:
 
 def fill(client: Client, config: CriteriaConfig, units: int, seed: int = 154) -> None:
     rng = random.Random(seed)
-    events, counters = [], []
+    events: list[CanonicalEvent] = []
+    counters: list[list[Any]] = []
     start = datetime(2021, 1, 1, 8, tzinfo=LOCAL_TZ)
     days = [date(2025, 1, 6) + timedelta(days=7 * i) for i in range(40)]
     for index, tier in enumerate(tiers_for(units)):
@@ -46,12 +47,16 @@ def fill(client: Client, config: CriteriaConfig, units: int, seed: int = 154) ->
             CanonicalEvent(source="bench", id=unit_id, type=EventType.UNIT_UPSERTED, time=start,
                            seq=index + 1, data=data)
         )  # fmt: skip
+        # criteria may share a measure (C01's numerator is C02's denominator): one value each
+        values: dict[str, tuple[date, float]] = {}
         for criterion in config.for_tier(tier):
             num, den = criterion.measures(tier)
             day = rng.choice(days)
             total = 1.0 if criterion.boolean else float(rng.randint(20, 400))
-            part = float(rng.random() < 0.7) if criterion.boolean else round(total * rng.random())
-            counters += [[unit_id, den, day, 0, total, 1], [unit_id, num, day, 0, part, 1]]
+            total = values.setdefault(den, (day, total))[1]
+            share = float(rng.random() < 0.7) if criterion.boolean else rng.random()
+            values.setdefault(num, (day, float(round(total * share))))
+        counters += [[unit_id, m, day, 0, value, 1] for m, (day, value) in values.items()]
     client.insert(
         EVENTS_RAW.table, [event_row(e) for e in events], column_names=list(EVENTS_RAW.columns)
     )

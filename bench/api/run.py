@@ -169,6 +169,29 @@ def _wait_ready(port: int, timeout: float = 120.0) -> None:
     raise RuntimeError("the api did not become ready")
 
 
+def _loads_done(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('thidua_api_cache_load_seconds_count{cache="periods"}'):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _wait_warm(port: int, quiet: float = 2.0, timeout: float = 120.0) -> float:
+    """Wait until the api has loaded every period it warms at start (no new load for
+    ``quiet`` seconds), so the measurement sees steady state."""
+    deadline = time.monotonic() + timeout
+    last, since = -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        done = _loads_done(port)
+        if done != last:
+            last, since = done, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return done
+        time.sleep(0.2)
+    return last
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -194,7 +217,11 @@ def main() -> int:
         try:
             started = time.monotonic()
             _wait_ready(port)
-            print(f"api ready with {args.units} units in {time.monotonic() - started:.1f}s")
+            periods = _wait_warm(port)
+            print(
+                f"api ready with {args.units} units in {time.monotonic() - started:.1f}s "
+                f"({periods:.0f} periods computed and cached)"
+            )
             print(
                 f"{args.clients} concurrent keep-alive clients, {len(paths())} tier×period "
                 f"rankings round-robin"

@@ -145,7 +145,8 @@ function renderCard(card) {
     const figure = c.boolean ? (c.value === null ? "—" : c.value >= 1 ? "Có" : "Chưa") : `${pct(c.value)} (${num(c.numerator, 0)}/${num(c.denominator, 0)})`;
     return `<div class="crit" title="${esc(c.label)}">
       <span class="id">${esc(c.id)}</span><span>${esc(c.label)}</span>
-      <span><div class="gauge" title="Giá trị ${figure} · chỉ tiêu ${pct(c.target, 0)}"><i style="width:${value * 100}%"></i><b style="left:${c.target * 100}%"></b><em>${figure}</em></div></span>
+      <span><div class="gauge" title="Giá trị ${figure} · chỉ tiêu ${pct(c.target, 0)}"><i style="width:${value * 100}%"></i><b style="left:${c.target * 100}%"></b></div></span>
+      <span class="figure">${figure}</span>
       <span class="state ${status[0]}">${status[1]}</span></div>`;
   }).join("");
   let missing;
