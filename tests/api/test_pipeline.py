@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from services.api.main import build
 from tests.api import data
 from tests.api.conftest import LiveServer
+from tests.api.contract import assert_contract
 from tests.api.sse_client import events
 from thidua.contracts.events import CanonicalEvent
 from thidua.contracts.topics import Topic, physical, topic_for
@@ -103,8 +104,18 @@ def test_writer_refresh_reaches_readers_and_streams(
             card = http.get("/v1/units/X8/scorecard", params={"period": "2026-Q1"}).json()
             c05 = next(c for c in card["criteria"] if c["id"] == "C05")
             assert (c05["numerator"], c05["denominator"], c05["met"]) == (4, 4, True)
+            # the year is recomputed right after the quarter: readers see it once it lands
+            year = {"tier": "commune", "period": "2026"}
+            _wait(
+                lambda: _order(http.get("/v1/rankings", params=year).json()) == ["X1", "X8", "X7"]
+            )
+            assert_contract(http, period="2026", tier="commune", unit_id="X8")
     finally:
         writer.stop()
+
+
+def _order(body: dict[str, Any]) -> list[str]:
+    return [item["unit_id"] for item in body["items"]]
 
 
 class _SseListener:
