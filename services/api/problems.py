@@ -32,6 +32,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "No unit with this id is registered at the end of the period.",
     ),
     "silence-not-found": ("Silence not found", "No silence with this id."),
+    "unavailable": (
+        "Data not available",
+        "The scores could not be read from ClickHouse; the answer is retried on the next request.",
+    ),
     "invalid-request": (
         "Invalid request",
         "A parameter or the body does not match the OpenAPI document; see `errors`.",
@@ -93,6 +97,11 @@ def install(app: FastAPI) -> None:
         return problem_response(
             request, exc.status_code, None, str(exc.detail), headers=exc.headers
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Json:
+        # Logged by Starlette's error middleware; the client still gets a problem document.
+        return problem_response(request, 500, "unavailable", type(exc).__name__)
 
     @app.get("/problems/{slug}", include_in_schema=False)
     async def _problem_doc(slug: str) -> PlainTextResponse:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
 from services.api import schemas
+from services.api.app import create_app
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
+from thidua.settings import ApiSettings
 
 PROBLEM = "application/problem+json"
 
@@ -185,3 +188,20 @@ def test_openapi_documents_every_endpoint_with_examples(api: TestClient) -> None
     bad = paths["/v1/rankings"]["get"]["responses"]["422"]["content"]
     assert list(bad) == [PROBLEM]
     assert "HTTPValidationError" not in schemas_
+
+
+def test_a_failing_read_is_a_problem_too(ch: Client) -> None:
+    def broken(*_: object) -> list[object]:
+        raise ConnectionError("ClickHouse is away")
+
+    app = create_app(
+        ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False),
+        ch,
+        compute=broken,  # type: ignore[arg-type]
+        warm=False,
+    )
+    with TestClient(app, raise_server_exceptions=False) as api:
+        response = api.get("/v1/rankings", params={"tier": "district", "period": "2025"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/problems/unavailable"

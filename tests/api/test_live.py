@@ -53,6 +53,11 @@ def test_sse_pushes_the_ranking_after_a_refresh(live: LiveServer, ch: Client) ->
             name, payload = next(received)
             assert name == "rankings"
             assert _ranks(json.loads(payload)) == [(1, "D2"), (2, "D1")]
+        # the stream was closed by the client: the server lets go of it
+        deadline = time.monotonic() + 10
+        while "thidua_api_sse_clients 0.0" not in http.get("/metrics").text:
+            assert time.monotonic() < deadline, "SSE stream not released after disconnect"
+            time.sleep(0.1)
         after = http.get("/v1/rankings", params=PARAMS).json()
         assert _ranks(after) == [(1, "D2"), (2, "D1")]
         assert after["generated_at"] >= before["generated_at"]
