@@ -9,6 +9,7 @@ value when it lands. Loads run on one worker thread, because chDB calls are seri
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from services.api import metrics
+
+log = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -114,7 +117,12 @@ class SwrCache(Generic[K, V]):
     def _run(self, key: K, loader: Callable[[], V], ttl: float | None) -> V:
         try:
             started = time.perf_counter()
-            value = loader()
+            try:
+                value = loader()
+            except Exception:
+                # readers keep the previous value; the next stale read tries again
+                log.exception("loading %s %r failed", self._name, key)
+                raise
             metrics.CACHE_LOAD_SECONDS.labels(self._name).observe(time.perf_counter() - started)
             with self._guard:
                 self._entries[key] = _Entry(value, time.monotonic(), ttl)
