@@ -71,7 +71,9 @@ def test_standalone_writer_process(kafka_bootstrap: str, topic_prefix: str, tmp_
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
-    assert code == 0
+    output = process.stdout.read().decode()  # type: ignore[union-attr]
+    assert code == 0, output
+    assert "Traceback" not in output, output
     client = get_client(dsn)
     try:
         units = client.query("SELECT unit_id FROM events_raw FINAL ORDER BY unit_id").result_rows

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from services.scoring.writer import metrics
@@ -166,10 +166,10 @@ class Writer:
                 {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
             )
             metrics.LAST_FLUSH.set(time.time())
-        except CommitFailedError:
-            # A rebalance took the partitions away: their next owner replays this batch, which
-            # the tables' keys collapse. The rows are stored, so materialize anyway.
-            log.warning("offset commit failed after a rebalance; the batch will be replayed")
+        except KafkaError as exc:
+            # E.g. a rebalance took the partitions away: their next owner replays this batch,
+            # which the tables' keys collapse. The rows are stored, so materialize anyway.
+            log.warning("offset commit failed (%s); the batch will be replayed", exc)
         metrics.BATCH_SIZE.observe(batch.messages)
         self.refresher.refresh(batch.stock_days, batch.flow_days)
 
