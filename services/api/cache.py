@@ -9,6 +9,7 @@ value when it lands. Loads run on one worker thread, because chDB calls are seri
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -137,6 +138,9 @@ class SwrCache(Generic[K, V]):
                 self._again.discard(key)
             if again:
                 self.load(key, loader, ttl)
+        # A loaded period is a few hundred thousand long-lived objects without cycles: keep
+        # them out of the cyclic GC, whose full passes over them would stall every request.
+        gc.freeze()
         if self._on_loaded is not None:
             self._on_loaded(key, value)
         return value
