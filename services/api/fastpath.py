@@ -21,7 +21,8 @@ from thidua.settings import ApiSettings
 
 PATH = "/v1/rankings"
 _TIERS = {t.value: t for t in Tier}
-_HEADERS = [(b"content-type", b"application/json")]
+_JSON = (b"content-type", b"application/json")
+_NO_CACHE = (b"cache-control", b"no-cache")
 
 
 class RankingsFastPath:
@@ -33,18 +34,25 @@ class RankingsFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
             started = time.perf_counter()
-            body = self._cached(scope)
-            if body is not None:
-                headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
+            cached = self._cached(scope)
+            if cached is not None:
+                body, etag = cached
+                status = 304 if _header(scope, b"if-none-match") == etag else 200
+                if status == 304:
+                    body = b""
+                    headers = [(b"etag", etag), _NO_CACHE]
+                else:
+                    length = (b"content-length", str(len(body)).encode())
+                    headers = [_JSON, length, (b"etag", etag), _NO_CACHE]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
-                metrics.REQUEST_SECONDS.labels("GET", PATH, "200").observe(
+                metrics.REQUEST_SECONDS.labels("GET", PATH, str(status)).observe(
                     time.perf_counter() - started
                 )
                 return
         await self.app(scope, receive, send)
 
-    def _cached(self, scope: Scope) -> bytes | None:
+    def _cached(self, scope: Scope) -> tuple[bytes, bytes] | None:
         if self.tokens and not self._authorized(scope):
             return None  # the app answers 401/403 or reads the dashboard cookies
         params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -63,14 +71,20 @@ class RankingsFastPath:
         if view is None:
             return None
         metrics.CACHE_REQUESTS.labels("periods", "hit").inc()
-        return view.rankings_bytes(tier, block)
+        return view.rankings_encoded(tier, block)
 
     def _authorized(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.partition(b" ")
-                if scheme.lower() != b"bearer":
-                    return False
-                token = token.strip()
-                return any(hmac.compare_digest(token, known) for known in self.tokens)
-        return False
+        value = _header(scope, b"authorization")
+        if value is None:
+            return False
+        scheme, _, token = value.partition(b" ")
+        if scheme.lower() != b"bearer":
+            return False
+        return any(hmac.compare_digest(token.strip(), known) for known in self.tokens)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None

@@ -6,6 +6,7 @@ hot ones are kept encoded: a ranking read is a dict lookup and a socket write.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ class PeriodView:
     computed_at: datetime
     by_unit: dict[str, Scorecard] = field(default_factory=dict)
     _ranked: dict[str | None, dict[Tier, list[Scorecard]]] = field(default_factory=dict)
-    _encoded: dict[tuple[str, ...], bytes] = field(default_factory=dict)
+    _encoded: dict[tuple[str, ...], tuple[bytes, bytes]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, period: Period, cards: list[Scorecard], computed_at: datetime) -> PeriodView:
@@ -83,10 +84,16 @@ class PeriodView:
         }
 
     def rankings_bytes(self, tier: Tier, block: str | None) -> bytes:
+        return self.rankings_encoded(tier, block)[0]
+
+    def rankings_encoded(self, tier: Tier, block: str | None) -> tuple[bytes, bytes]:
+        """(JSON body, its ETag): pollers revalidate with If-None-Match and get 304."""
         key = ("rankings", tier.value, block or "")
         cached = self._encoded.get(key)
         if cached is None:
-            cached = self._encoded[key] = orjson.dumps(self.rankings(tier, block))
+            body = orjson.dumps(self.rankings(tier, block))
+            etag = b'"' + hashlib.blake2b(body, digest_size=8).hexdigest().encode() + b'"'
+            cached = self._encoded[key] = (body, etag)
         return cached
 
     def scorecard(self, config: CriteriaConfig, unit_id: str) -> dict[str, Any] | None:

@@ -39,3 +39,16 @@ def test_fast_path_keeps_auth(ch: Client) -> None:
         bad = {"Authorization": "Bearer wrong-token-wrong-token"}
         assert api.get("/v1/rankings", params=PARAMS, headers=bad).status_code == 403
         assert api.get("/v1/rankings", params=PARAMS, headers=good).status_code == 200
+
+
+def test_pollers_revalidate_with_etags(app: FastAPI, api: TestClient) -> None:
+    first = api.get("/v1/rankings", params=PARAMS)
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and first.headers["cache-control"] == "no-cache"
+    again = api.get("/v1/rankings", params=PARAMS, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # the route answers the same way for a period the fast path does not hold yet
+    cold = {**PARAMS, "period": "2022"}
+    tag = api.get("/v1/rankings", params=cold).headers["etag"]
+    app.state.service.periods.mark_stale("2022")
+    assert api.get("/v1/rankings", params=cold, headers={"If-None-Match": tag}).status_code == 304
