@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,9 +48,8 @@ def _utc(moment: datetime) -> datetime:
 
 
 class AlertsService:
-    def __init__(self, client: Client, lock: AbstractContextManager[Any], pool: ThreadPoolExecutor):
+    def __init__(self, client: Client, pool: ThreadPoolExecutor):
         self.client = client
-        self.lock = lock
         self.cache: SwrCache[str, list[dict[str, Any]]] = SwrCache("alerts", pool, max_entries=1)
         self._silences: dict[str, dict[str, Any]] | None = None
 
@@ -73,8 +71,7 @@ class AlertsService:
             f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts FINAL "
             "ORDER BY updated_at DESC, fingerprint LIMIT 10000"
         )
-        with self.lock:
-            rows = self.client.query(sql).result_rows
+        rows = self.client.query(sql).result_rows
         return [_alert(dict(zip(_ALERT_COLUMNS, row, strict=True))) for row in rows]
 
     def invalidate(self) -> None:
@@ -92,8 +89,7 @@ class AlertsService:
 
     def _load_silences(self) -> dict[str, dict[str, Any]]:
         sql = f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences FINAL WHERE deleted = 0"
-        with self.lock:
-            rows = self.client.query(sql).result_rows
+        rows = self.client.query(sql).result_rows
         out = {}
         for row in rows:
             raw = dict(zip(_SILENCE_COLUMNS, row, strict=True))
@@ -149,8 +145,7 @@ class AlertsService:
             1 if deleted else 0,
             datetime.now(UTC),
         ]
-        with self.lock:
-            self.client.insert("silences", [row], column_names=list(_SILENCE_COLUMNS))
+        self.client.insert("silences", [row], column_names=list(_SILENCE_COLUMNS))
 
 
 def _alert(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -26,7 +26,6 @@ from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from thidua.contracts.criteria import load_criteria
 from thidua.settings import ApiSettings
-from thidua.store.client import client_lock
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ def create_app(
     writer: Any = None,
     *,
     compute: ComputePeriod | None = None,
-    lock: AbstractContextManager[Any] | None = None,
     warm: bool = True,
 ) -> FastAPI:
     """``client``: an open ClickHouse client (default: opened from the settings' DSN).
@@ -59,10 +57,11 @@ def create_app(
         from thidua.store.client import get_client
 
         client = get_client(settings.clickhouse_dsn)
-    lock = lock or client_lock(client)
     config = load_criteria(settings.criteria_file)
-    service = KpiService(client, config, lock, compute=compute)
-    alerts = AlertsService(client, lock, service.pool)
+    # No lock around reads: the chDB backend serializes calls on its handle, and the writer's
+    # own reads take none either (thidua.store.client.client_lock is for streaming reads).
+    service = KpiService(client, config, compute=compute)
+    alerts = AlertsService(client, service.pool)
     hub = RankingsHub()
     service.add_listener(hub.publish)
 
@@ -88,7 +87,7 @@ def create_app(
     app.state.hub = hub
     app.state.writer = writer
     app.state.dashboard_session = secrets.token_urlsafe(32)
-    app.state.readiness = _readiness(client, lock, settings, app)
+    app.state.readiness = _readiness(client, settings, app)
     app.state.on_refresh = make_on_refresh(service, alerts)
 
     problems.install(app)
@@ -112,13 +111,12 @@ def make_on_refresh(service: KpiService, alerts: AlertsService) -> Callable[[set
 
 
 def _readiness(
-    client: Client, lock: AbstractContextManager[Any], settings: ApiSettings, app: FastAPI
+    client: Client, settings: ApiSettings, app: FastAPI
 ) -> dict[str, Callable[[], None]]:
     """Probes run by /readyz; Kafka and the writer only matter when the writer runs here."""
 
     def clickhouse() -> None:
-        with lock:
-            client.query("SELECT 1")
+        client.query("SELECT 1")
 
     def writer() -> None:
         embedded = app.state.writer

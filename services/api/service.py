@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Protocol
 
@@ -44,13 +43,11 @@ class KpiService:
         self,
         client: Client,
         config: CriteriaConfig,
-        lock: AbstractContextManager[Any],
         compute: ComputePeriod | None = None,
         rolling_ttl: float = 60.0,
     ) -> None:
         self.client = client
         self.config = config
-        self.lock = lock
         self._compute = compute
         self.rolling_ttl = rolling_ttl
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="api-cache")
@@ -75,8 +72,7 @@ class KpiService:
         def load() -> PeriodView:
             period = parse_period(period_id, now_local())  # rolling-30d: the window of now
             compute = self._compute or default_compute()
-            with self.lock:
-                cards = compute(self.client, self.config, period)
+            cards = compute(self.client, self.config, period)
             return PeriodView.build(period, list(cards), now_local())
 
         return load
