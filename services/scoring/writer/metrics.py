@@ -40,6 +40,9 @@ MATERIALIZE_SECONDS = Gauge(
     "thidua_writer_last_materialize_seconds", "Duration of the last materialization"
 )
 
+# Failed re-materializations (their days stay pending and are retried).
+MATERIALIZE_ERRORS = Counter("thidua_writer_materialize_errors", "Failed materializations")
+
 # Periods re-materialized (counted per period computed).
 PERIODS_MATERIALIZED = Counter("thidua_writer_periods_materialized", "Periods re-materialized")
 

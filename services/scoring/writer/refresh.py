@@ -34,6 +34,8 @@ class Refresher:
         self._listeners = list(listeners)
         self._clock = clock
         self._last_day: date | None = None
+        self._pending_stock: set[date] = set()
+        self._pending_flow: set[date] = set()
 
     def periods_for(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> list[Period]:
         now = self._clock()
@@ -46,9 +48,19 @@ class Refresher:
         self._last_day = current
         return periods
 
-    def refresh(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> set[str]:
-        """Re-materialize and notify; returns the period ids refreshed."""
-        return self._materialize(self.periods_for(stock_days, flow_days))
+    def refresh(self, stock_days: Iterable[date] = (), flow_days: Iterable[date] = ()) -> set[str]:
+        """Re-materialize and notify; returns the period ids refreshed. Days of a refresh that
+        failed stay pending and are retried with the next one."""
+        self._pending_stock.update(stock_days)
+        self._pending_flow.update(flow_days)
+        changed = self._materialize(self.periods_for(self._pending_stock, self._pending_flow))
+        self._pending_stock.clear()
+        self._pending_flow.clear()
+        return changed
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending_stock or self._pending_flow)
 
     def _materialize(self, periods: list[Period]) -> set[str]:
         if not periods:

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date
 
 from clickhouse_connect.driver.client import Client
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -70,6 +71,7 @@ class Writer:
         self._producer: KafkaProducer | None = None
         self._batch = self._new_batch()
         self.last_error: str | None = None
+        self._last_refresh_attempt = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -137,6 +139,8 @@ class Writer:
             self._record_lag(consumer)
             if self._batch.ready:
                 self._flush()
+            elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
+                self._refresh(set(), set())
         self._flush_quietly()
 
     def _add(
@@ -171,7 +175,19 @@ class Writer:
             # which the tables' keys collapse. The rows are stored, so materialize anyway.
             log.warning("offset commit failed (%s); the batch will be replayed", exc)
         metrics.BATCH_SIZE.observe(batch.messages)
-        self.refresher.refresh(batch.stock_days, batch.flow_days)
+        self.last_error = None
+        self._refresh(batch.stock_days, batch.flow_days)
+
+    def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
+        """Materialize and notify; a failure is logged and retried later, never a stop: the
+        KPI tables are derived, and the counters they come from are already stored."""
+        self._last_refresh_attempt = time.monotonic()
+        try:
+            self.refresher.refresh(stock_days, flow_days)
+        except Exception as exc:
+            metrics.MATERIALIZE_ERRORS.inc()
+            self.last_error = f"materialize: {type(exc).__name__}: {exc}"
+            log.exception("materializing after a flush failed; retrying later")
 
     def _flush_quietly(self) -> None:
         try:
