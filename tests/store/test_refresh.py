@@ -35,3 +35,17 @@ def test_a_failed_refresh_keeps_its_days_pending(client: Client) -> None:
     client.command("RENAME TABLE kpi_scores_away TO kpi_scores")
     assert refresher.refresh() == {"2025", "2025-Q4", "phase-2021-2025"}
     assert not refresher.pending
+
+
+def test_rolling_window_is_refreshed_when_the_local_day_changes(client: Client) -> None:
+    moments = [
+        NOW,
+        datetime(2025, 11, 20, 16, 59, tzinfo=UTC),
+        datetime(2025, 11, 20, 17, 0, tzinfo=UTC),
+    ]
+    refresher = Refresher(client, default_criteria(), [], lambda: moments[0])
+    assert refresher.periods_for([], []) == []
+    moments.pop(0)  # 23:59 local, same day
+    assert refresher.periods_for([], []) == []
+    moments.pop(0)  # local midnight: the 30 days moved
+    assert [p.id for p in refresher.periods_for([], [])] == ["rolling-30d"]

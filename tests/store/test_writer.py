@@ -10,6 +10,7 @@ import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from prometheus_client import REGISTRY
 
 from services.scoring.writer import Writer
 from tests.store.builders import event, unit
@@ -131,6 +132,14 @@ def test_writer_stores_every_topic_and_commits_after_the_write(
     finally:
         writer.stop()
     assert count(client, "SELECT count() FROM alerts FINAL") == 1
+    lags = [
+        REGISTRY.get_sample_value(
+            "thidua_writer_consumer_lag", {"topic": topic, "partition": str(partition)}
+        )
+        for topic in writer.router.topics
+        for partition in (0, 1)
+    ]
+    assert {lag for lag in lags if lag is not None} == {0.0}  # caught up, and measured
     assert count(client, "SELECT count() FROM events_raw FINAL") == 4
     rows = client.query(
         "SELECT measure, value FROM kpi_counters FINAL WHERE unit_id = 'A' ORDER BY measure"
