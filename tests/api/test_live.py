@@ -14,6 +14,7 @@ from clickhouse_connect.driver.client import Client
 
 from services.api.cache import SwrCache
 from services.api.schemas import Rankings
+from services.api.sse import RankingsHub
 from tests.api import data
 from tests.api.conftest import LiveServer
 from tests.api.sse_client import events
@@ -113,3 +114,27 @@ def test_a_refresh_during_a_load_loads_again() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     pool.shutdown()
+
+
+def test_hub_keeps_alive_and_wakes_only_its_period() -> None:
+    async def scenario() -> list[bytes]:
+        hub = RankingsHub()
+        hub.bind(asyncio.get_running_loop())
+        renders = iter([b'{"n":1}', b'{"n":2}'])
+
+        async def render() -> bytes:
+            return next(renders)
+
+        stream = hub.stream("2025", render, keepalive=0.05)
+        chunks = [await anext(stream), await anext(stream), await anext(stream)]
+        hub.publish("2024")  # another period: ignored
+        hub.publish("2025")
+        chunks.append(await anext(stream))
+        await stream.aclose()
+        return chunks
+
+    retry, first, keepalive, second = asyncio.run(scenario())
+    assert retry == b"retry: 3000\n\n"
+    assert first == b'event: rankings\nid: 0\ndata: {"n":1}\n\n'
+    assert keepalive == b": keep-alive\n\n"
+    assert second == b'event: rankings\nid: 1\ndata: {"n":2}\n\n'
