@@ -264,7 +264,7 @@ def diff_cards(
     return differences
 
 
-def compare(
+def compare_report(
     client: Client, config: CriteriaConfig, periods: Iterable[Period]
 ) -> dict[str, tuple[int, list[Difference]]]:
     """Per period id: (units compared, differences between streaming and batch)."""
@@ -275,6 +275,11 @@ def compare(
         units = len({c.unit.unit_id for c in streaming} | {c.unit.unit_id for c in batch})
         report[period.id] = (units, diff_cards(period.id, streaming, batch))
     return report
+
+
+def compare(client: Client, config: CriteriaConfig, periods: Iterable[Period]) -> list[Difference]:
+    """Every difference between the streaming result and the batch recompute ([] = agree)."""
+    return [d for _, diffs in compare_report(client, config, periods).values() for d in diffs]
 
 
 def run() -> None:
@@ -292,7 +297,7 @@ def run() -> None:
         raise SystemExit(2) from exc
     try:
         migrate(client, progress=lambda _: None)
-        report = compare(client, config, standard_periods(datetime.now(UTC), config.phase))
+        report = compare_report(client, config, standard_periods(datetime.now(UTC), config.phase))
     finally:
         client.close()  # an embedded engine stays open while any handle is
     total = 0

@@ -14,7 +14,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from kafka import KafkaProducer
 
-from services.scoring.recompute import compare
+from services.scoring.recompute import compare_report
 from services.scoring.writer import Writer
 from tests.store.test_recompute import PERIODS, province
 from tests.store.test_writer import send_event
@@ -67,7 +67,9 @@ def test_streaming_through_faust_agrees_with_recompute(
         deadline = time.monotonic() + 120
         while True:
             stored = client.query("SELECT count() FROM events_raw FINAL").result_rows[0][0]
-            report = compare(client, default_criteria(), periods)  # after: sees all it counted
+            report = compare_report(
+                client, default_criteria(), periods
+            )  # after: sees all it counted
             agreed = stored == len(events) and not any(d for _, d in report.values())
             if agreed or time.monotonic() > deadline:
                 break

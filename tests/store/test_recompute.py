@@ -9,7 +9,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from services.scoring.processors import fold
-from services.scoring.recompute import compare, recompute_period, run
+from services.scoring.recompute import compare, compare_report, recompute_period, run
 from tests.store.builders import event, insert_counters, insert_events, unit
 from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, EventType
@@ -182,7 +182,7 @@ def test_streaming_and_batch_agree(client: Client) -> None:
     events = province()
     insert_events(client, *events)
     stream_counters(client, events)
-    report = compare(client, default_criteria(), [parse_period(p) for p in PERIODS])
+    report = compare_report(client, default_criteria(), [parse_period(p) for p in PERIODS])
     assert {p: (n, d) for p, (n, d) in report.items()} == {
         "2024": (4, []), "2025": (4, []), "2026": (5, []), "2025-Q1": (4, []),
         "2025-Q4": (4, []), "2026-Q1": (5, []), "phase-2021-2025": (4, []),
@@ -194,10 +194,15 @@ def test_a_wrong_counter_is_reported(client: Client) -> None:
     insert_events(client, *events)
     stream_counters(client, events)
     insert_counters(client, ("P", "rating", "2025-02-01", 5), partition=9)
-    report = compare(client, default_criteria(), [parse_period("2025"), parse_period("2024")])
+    report = compare_report(
+        client, default_criteria(), [parse_period("2025"), parse_period("2024")]
+    )
     fields = {(d.unit_id, d.field) for d in report["2025"][1]}
     assert {("P", "C05.denominator"), ("P", "C05.value"), ("P", "score")} <= fields
     assert report["2024"][1] == []
+    assert {d.period for d in compare(client, default_criteria(), [parse_period("2025")])} == {
+        "2025"
+    }
 
 
 def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
