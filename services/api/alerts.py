@@ -6,10 +6,12 @@ so reading them never touches ClickHouse. The notify service reads them over HTT
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from clickhouse_connect.driver.client import Client
@@ -41,6 +43,7 @@ _SILENCE_COLUMNS = (
     "updated_at",
 )
 ALERTS_TTL = 5.0
+T = TypeVar("T")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -50,8 +53,13 @@ def _utc(moment: datetime) -> datetime:
 class AlertsService:
     def __init__(self, client: Client, pool: ThreadPoolExecutor):
         self.client = client
+        self.pool = pool
         self.cache: SwrCache[str, list[dict[str, Any]]] = SwrCache("alerts", pool, max_entries=1)
         self._silences: dict[str, dict[str, Any]] | None = None
+
+    async def run(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a ClickHouse call on the api's ClickHouse thread."""
+        return await asyncio.wrap_future(self.pool.submit(call, *args))
 
     # ----- alerts --------------------------------------------------------------------------
     async def alerts(self, state: str | None, unit_id: str | None) -> list[dict[str, Any]]:

@@ -24,10 +24,12 @@ from services.api.routes.dashboard import STATIC_DIR
 from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
+from services.api.watch import MaterializationWatcher
 from thidua.contracts.criteria import load_criteria
 from thidua.settings import ApiSettings
 
 log = logging.getLogger(__name__)
+READY_SECONDS = 4.0  # the ClickHouse thread may be busy with a recompute
 
 DESCRIPTION = """
 Live scores, ranks and awards of the emulation movement *Chuyển đổi số tỉnh Tuyên Quang*
@@ -49,17 +51,19 @@ def create_app(
     *,
     compute: ComputePeriod | None = None,
     warm: bool = True,
+    watch: bool = False,
 ) -> FastAPI:
     """``client``: an open ClickHouse client (default: opened from the settings' DSN).
     ``writer``: the embedded writer, if any, for readiness. ``compute``: replaces
-    ``thidua.store.kpi.compute_period`` (tests, benchmarks)."""
+    ``thidua.store.kpi.compute_period`` (tests, benchmarks). ``watch``: poll ClickHouse for
+    results materialized by a writer in another process (server mode)."""
     if client is None:
         from thidua.store.client import get_client
 
         client = get_client(settings.clickhouse_dsn)
     config = load_criteria(settings.criteria_file)
-    # No lock around reads: the chDB backend serializes calls on its handle, and the writer's
-    # own reads take none either (thidua.store.client.client_lock is for streaming reads).
+    # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
+    # session takes one query at a time (the chDB backend serializes calls on its own).
     service = KpiService(client, config, compute=compute)
     alerts = AlertsService(client, service.pool)
     hub = RankingsHub()
@@ -68,10 +72,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
-        await asyncio.to_thread(alerts.silences)
+        await asyncio.wrap_future(service.pool.submit(alerts.silences))
         if warm:
             service.warm(service.standard_period_ids())
+        if watcher is not None:
+            watcher.start()
         yield
+        if watcher is not None:
+            watcher.stop()
         hub.close()
         service.close()
 
@@ -87,8 +95,10 @@ def create_app(
     app.state.hub = hub
     app.state.writer = writer
     app.state.dashboard_session = secrets.token_urlsafe(32)
-    app.state.readiness = _readiness(client, settings, app)
+    app.state.readiness = _readiness(client, service, settings, app)
     app.state.on_refresh = make_on_refresh(service, alerts)
+    watcher = MaterializationWatcher(client, service.pool, app.state.on_refresh) if watch else None
+    app.state.watcher = watcher
 
     problems.install(app)
     app.include_router(api_router)
@@ -111,12 +121,12 @@ def make_on_refresh(service: KpiService, alerts: AlertsService) -> Callable[[set
 
 
 def _readiness(
-    client: Client, settings: ApiSettings, app: FastAPI
+    client: Client, service: KpiService, settings: ApiSettings, app: FastAPI
 ) -> dict[str, Callable[[], None]]:
     """Probes run by /readyz; Kafka and the writer only matter when the writer runs here."""
 
     def clickhouse() -> None:
-        client.query("SELECT 1")
+        service.pool.submit(client.query, "SELECT 1").result(timeout=READY_SECONDS)
 
     def writer() -> None:
         embedded = app.state.writer

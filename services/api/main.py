@@ -39,8 +39,9 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
 
 
 def build(settings: ApiSettings, client: Client) -> tuple[FastAPI, Any]:
-    """The app and, when ``settings.run_writer``, the writer feeding it (started)."""
-    app = create_app(settings, client, writer=None)
+    """The app and, when ``settings.run_writer``, the writer feeding it (started); otherwise
+    the app watches ClickHouse for what a writer elsewhere materializes."""
+    app = create_app(settings, client, writer=None, watch=not settings.run_writer)
     writer = start_writer(settings, client, app) if settings.run_writer else None
     return app, writer
 

@@ -138,3 +138,37 @@ def test_hub_keeps_alive_and_wakes_only_its_period() -> None:
     assert first == b'event: rankings\nid: 0\ndata: {"n":1}\n\n'
     assert keepalive == b": keep-alive\n\n"
     assert second == b'event: rankings\nid: 1\ndata: {"n":2}\n\n'
+
+
+def test_server_mode_watches_what_a_remote_writer_materializes(ch: Client) -> None:
+    """With the writer in another process, the api notices its materialized results."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from thidua.contracts.criteria import default_criteria
+    from thidua.contracts.periods import parse_period
+    from thidua.settings import ApiSettings
+    from thidua.store.kpi import materialize
+
+    settings = ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False)
+    app = create_app(settings, ch, warm=False, watch=True)
+    app.state.watcher.interval = 0.1
+    params = {"tier": "district", "period": "2022-Q2"}
+    with TestClient(app) as api:
+        assert _ranks(api.get("/v1/rankings", params=params).json()) == [(1, "D1"), (1, "D2")]
+        time.sleep(0.3)  # the watcher's first look records where things stand
+        data.insert_counters(
+            ch,
+            [
+                ("D1", "rating", date(2022, 5, 2), 3.0),
+                ("D1", "rating_satisfied", date(2022, 5, 2), 3.0),
+            ],
+        )
+        # what the writer process does after its flush
+        materialize(ch, default_criteria(), [parse_period("2022-Q2")], datetime.now(UTC))
+        deadline = time.monotonic() + 10
+        while _ranks(api.get("/v1/rankings", params=params).json()) != [(1, "D1"), (2, "D2")]:
+            assert time.monotonic() < deadline, "the api did not notice the new results"
+            time.sleep(0.1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from services.api.deps import AlertsDep, ReadAccess, WriteAccess
 from services.api.problems import ProblemError, problem_responses
@@ -45,7 +44,7 @@ async def get_silences(alerts: AlertsDep) -> Json:
     responses=problem_responses(401, 403, 422),
 )
 async def post_silence(alerts: AlertsDep, body: SilenceIn) -> Json:
-    silence = await run_in_threadpool(
+    silence = await alerts.run(
         alerts.create_silence,
         [m.model_dump() for m in body.matchers],
         body.starts_at,
@@ -66,6 +65,6 @@ async def post_silence(alerts: AlertsDep, body: SilenceIn) -> Json:
 async def delete_silence(
     alerts: AlertsDep, silence_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
-    if not await run_in_threadpool(alerts.delete_silence, silence_id):
+    if not await alerts.run(alerts.delete_silence, silence_id):
         raise ProblemError(404, "silence-not-found", f"no silence {silence_id!r}")
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from services.api.responses import Json
 from services.api.schemas import Health
 
 router = APIRouter(tags=["health"])
-READY_TIMEOUT = 3.0
+READY_TIMEOUT = 5.0
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
