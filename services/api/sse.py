@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from services.api import metrics
 
@@ -48,7 +48,7 @@ class RankingsHub:
         period_id: str,
         render: Callable[[], Awaitable[bytes]],
         keepalive: float = KEEPALIVE_SECONDS,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The SSE body: the ranking now, then again whenever its period was recomputed."""
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._queues.add(queue)
