@@ -221,9 +221,11 @@ def test_offsets_stay_uncommitted_while_inserts_fail(
     try:
         time.sleep(2.0)  # several failed attempts
         assert committed(settings) == {}
+        assert writer.alive and not writer.healthy
         client.command("RENAME TABLE kpi_counters_away TO kpi_counters")
         wait_for(lambda: count(client, "SELECT count() FROM kpi_counters") == 1)
         wait_for(lambda: sum(committed(settings).values()) == 1)
+        wait_for(lambda: writer.healthy)
     finally:
         writer.stop()
 

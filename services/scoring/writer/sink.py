@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -36,6 +37,7 @@ def write_rows(
     rows: dict[TableSpec, list[list[Any]]],
     stopping: threading.Event,
     max_backoff: float = 10.0,
+    on_failure: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Insert every table's rows; on failure back off and retry, unless asked to stop (then
     raise ``Stopped``: the batch's offsets stay uncommitted and Kafka redelivers it)."""
@@ -45,8 +47,9 @@ def write_rows(
         table, table_rows = next(iter(pending.items()))
         try:
             insert_table(client, table, table_rows)
-        except Exception:
+        except Exception as exc:
             metrics.WRITE_ERRORS.labels(table.table).inc()
+            on_failure(f"insert into {table.table}: {type(exc).__name__}: {exc}")
             log.exception("insert into %s failed; retrying in %.1fs", table.table, backoff)
             if stopping.wait(backoff):
                 raise Stopped(f"stopped while inserts into {table.table} failed") from None

@@ -99,6 +99,11 @@ class Writer:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def healthy(self) -> bool:
+        """For readiness probes: the thread runs and its last flush or refresh succeeded."""
+        return self.alive and self.last_error is None
+
     # --- the loop ------------------------------------------------------------------------
 
     def _loop_until_stopped(self) -> None:
@@ -158,7 +163,7 @@ class Writer:
         batch = self._batch
         if batch.empty:
             return
-        write_rows(self.client, batch.rows, self._stopping)
+        write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
         if batch.dead_letters:
             send_dead_letters(
                 self._dead_letter_producer(), self.settings.topic_prefix, batch.dead_letters
@@ -177,6 +182,9 @@ class Writer:
         metrics.BATCH_SIZE.observe(batch.messages)
         self.last_error = None
         self._refresh(batch.stock_days, batch.flow_days)
+
+    def _failed(self, reason: str) -> None:
+        self.last_error = reason
 
     def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
         """Materialize and notify; a failure is logged and retried later, never a stop: the
