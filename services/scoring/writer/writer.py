@@ -147,6 +147,8 @@ class Writer:
             elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
                 self._refresh(set(), set())
         self._flush_quietly()
+        if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
+            self._refresh(set(), set())
 
     def _add(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
