@@ -7,6 +7,7 @@ values and ranking.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,21 @@ def test_c03_flows_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
         assert (c03_2026["numerator"], c03_2026["denominator"]) == (0, 1)
         so_y_te = client.get(f"{stack.api_url}/v1/units/so-y-te/scorecard", params={"period": "2025"}).json()
         assert next(c for c in so_y_te["criteria"] if c["id"] == "C03")["denominator"] == 2
+
+        # notify's input: the writer published the same scorecard to the compacted kpi-results.
+        results = read_results(kafka_bootstrap, stack.env["THIDUA_TOPIC_PREFIX"])
+        published = results["2025|so-noi-vu"]
+        assert published["rank"] == 2
+        assert next(c for c in published["criteria"] if c["id"] == "C03")["value"] == 0.75
+
+
+def read_results(bootstrap: str, prefix: str) -> dict[str, Any]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        f"{prefix}kpi-results", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    latest = {m.key.decode(): json.loads(m.value) for m in consumer}
+    consumer.close()
+    return latest

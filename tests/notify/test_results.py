@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from services.notify.observations import Scorecard as Observed
-from services.notify.results import result_message
+from thidua.contracts.results import result_message
 from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import Tier
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_scorecards

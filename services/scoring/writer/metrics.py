@@ -48,3 +48,5 @@ PERIODS_MATERIALIZED = Counter("thidua_writer_periods_materialized", "Periods re
 
 # Unix time of the last successful flush (offsets committed).
 LAST_FLUSH = Gauge("thidua_writer_last_flush_timestamp", "Unix time of the last committed flush")
+# Scorecards published to kpi-results for notify (one per unit and materialized period).
+RESULTS_PUBLISHED = Counter("thidua_writer_results_published", "Scorecards sent to kpi-results")

@@ -12,6 +12,7 @@ from clickhouse_connect.driver.client import Client
 
 from services.scoring.writer import metrics
 from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.scorecard import Scorecard
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
 from thidua.store.kpi import materialize
 from thidua.store.periods_index import affected_periods, standard_periods
@@ -19,6 +20,8 @@ from thidua.store.periods_index import affected_periods, standard_periods
 log = logging.getLogger(__name__)
 
 RefreshListener = Callable[[set[str]], None]
+# Receives every materialized scorecard (e.g. to publish ``kpi-results`` for notify).
+ResultsPublisher = Callable[[dict[str, list[Scorecard]], datetime], None]
 
 
 class Refresher:
@@ -28,11 +31,13 @@ class Refresher:
         config: CriteriaConfig,
         listeners: Sequence[RefreshListener],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        publish: ResultsPublisher | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self._listeners = list(listeners)
         self._clock = clock
+        self._publish = publish
         self._last_day: date | None = None
         self._pending_stock: set[date] = set()
         self._pending_flow: set[date] = set()
@@ -66,8 +71,11 @@ class Refresher:
         if not periods:
             return set()
         started = time.perf_counter()
-        materialize(self._client, self._config, periods, computed_at=self._clock())
+        computed_at = self._clock()
+        results = materialize(self._client, self._config, periods, computed_at=computed_at)
         metrics.MATERIALIZE_SECONDS.set(time.perf_counter() - started)
+        if self._publish is not None:
+            self._publish(results, computed_at)
         metrics.PERIODS_MATERIALIZED.inc(len(periods))
         changed = {p.id for p in periods}
         self.notify(changed)

@@ -25,6 +25,7 @@ from services.scoring.writer.batch import Batch, DeadLetter
 from services.scoring.writer.decode import Router
 from services.scoring.writer.dlq import send_dead_letters
 from services.scoring.writer.refresh import Refresher, RefreshListener
+from services.scoring.writer.results import results_publisher
 from services.scoring.writer.rows import Undecodable
 from services.scoring.writer.sink import Stopped, write_rows
 from thidua.contracts.criteria import CriteriaConfig
@@ -63,7 +64,12 @@ class Writer:
         self.settings = settings
         self.client = client
         self.config = config
-        self.refresher = Refresher(client, config, on_refresh)
+        self.refresher = Refresher(
+            client,
+            config,
+            on_refresh,
+            publish=results_publisher(self._output_producer, settings.topic_prefix),
+        )
         self.router = Router(settings.topic_prefix, config.flow_measures())
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -168,7 +174,7 @@ class Writer:
         write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
         if batch.dead_letters:
             send_dead_letters(
-                self._dead_letter_producer(), self.settings.topic_prefix, batch.dead_letters
+                self._output_producer(), self.settings.topic_prefix, batch.dead_letters
             )
         assert self._consumer is not None
         self._batch = self._new_batch()
@@ -232,7 +238,8 @@ class Writer:
             self._consumer.partitions_for_topic(topic)
         self._consumer.subscribe(self.router.topics, listener=_FlushOnRevoke(self))
 
-    def _dead_letter_producer(self) -> KafkaProducer:
+    def _output_producer(self) -> KafkaProducer:
+        """One producer for dead letters and kpi-results (kafka-python's is thread-safe)."""
         if self._producer is None:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=5
