@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.contract import assert_contract
 from tests.integration.stack import running_stack
 from tests.integration.tokens import dev_token
 
@@ -113,6 +114,10 @@ def test_c03_flows_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
         assert (c03_2026["numerator"], c03_2026["denominator"]) == (0, 1)
         so_y_te = client.get(f"{stack.api_url}/v1/units/so-y-te/scorecard", params={"period": "2025"}).json()
         assert next(c for c in so_y_te["criteria"] if c["id"] == "C03")["denominator"] == 2
+
+        # Every SPEC §5 endpoint, on this data that went through the real pipeline.
+        with httpx.Client(base_url=stack.api_url, timeout=10) as api:
+            assert_contract(api, period="2025", tier="province_agency", unit_id="so-noi-vu")
 
         # notify's input: the writer published the same scorecard to the compacted kpi-results.
         results = read_results(kafka_bootstrap, stack.env["THIDUA_TOPIC_PREFIX"])
