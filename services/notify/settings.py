@@ -14,6 +14,9 @@ class NotifyServiceSettings(NotifySettings):
     notify_api_url: str | None = Field(
         None, description="api base URL for GET /v1/silences (None: no silences from the api)"
     )
+    notify_api_token: str | None = Field(
+        None, description="bearer token for the api when THIDUA_API_READ_TOKENS is set"
+    )
     notify_external_url: str = Field(
         "http://127.0.0.1:8000", description="externalURL of the Alertmanager webhook payloads"
     )

@@ -48,7 +48,10 @@ def silenced(alert: Alert, silences: Sequence[dict[str, Any]], now: datetime) ->
 class SilenceSource:
     """Fetches the api's silences at most every ``ttl`` seconds; keeps the last good list."""
 
-    def __init__(self, api_url: str | None, ttl: float = 30.0, timeout: float = 3.0) -> None:
+    def __init__(
+        self, api_url: str | None, ttl: float = 30.0, timeout: float = 3.0, token: str | None = None
+    ) -> None:
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
         self.url = api_url.rstrip("/") + "/v1/silences" if api_url else None
         self.ttl = ttl
         self.timeout = timeout
@@ -60,7 +63,7 @@ class SilenceSource:
             return self._items
         self._fetched = time.monotonic()
         try:
-            response = httpx.get(self.url, timeout=self.timeout)
+            response = httpx.get(self.url, timeout=self.timeout, headers=self.headers)
             response.raise_for_status()
             body = response.json()
             self._items = list(body.get("items", []) if isinstance(body, dict) else body)

@@ -38,6 +38,7 @@ def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Ch
             "THIDUA_CLICKHOUSE_DSN", f"chdb://{(VAR / 'chdb').resolve()}"
         ),
         "THIDUA_SCORING_DATA_DIR": str(VAR / "scoring"),
+        "THIDUA_NOTIFY_API_URL": f"http://{api.api_host}:{api.api_port}",
     }
     tokens = Path("config/ingest-sources.example.yaml")
     if "THIDUA_INGEST_TOKENS_FILE" not in os.environ and tokens.exists():

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class StandaloneWriterSettings(WriterSettings):
+    writer_metrics_host: str = Field("127.0.0.1", description="/metrics listen address")
     writer_metrics_port: int = Field(8004, description="/metrics of the standalone writer (0: off)")
 
 
@@ -27,7 +28,7 @@ def run() -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if settings.writer_metrics_port:
-        start_http_server(settings.writer_metrics_port, addr="127.0.0.1")
+        start_http_server(settings.writer_metrics_port, addr=settings.writer_metrics_host)
     writer = Writer(
         settings, get_client(settings.clickhouse_dsn), load_criteria(settings.criteria_file)
     )
