@@ -49,16 +49,65 @@ class ScoringApp(faust.App):
 
     def _new_consumer(self) -> ConsumerT:
         consumer = super()._new_consumer()
-        commit = consumer.commit
-        lock = self.batch_lock
-
-        async def commit_between_batches(*args: Any, **kwargs: Any) -> bool:
-            async with lock:
-                return await commit(*args, **kwargs)
-
-        consumer.commit = commit_between_batches  # type: ignore[method-assign]
+        _commit_between_batches(self, consumer, self.batch_lock)
         _recover_up_to_end_offsets(consumer)
+        _acknowledge_each_offset_once(self, consumer)
         return consumer
+
+
+def _commit_between_batches(app: faust.App, consumer: ConsumerT, lock: asyncio.Lock) -> None:
+    """Every commit waits for the batch in hand (see ``agents``), and none runs once Faust has
+    ended the transactions (``start_new_transaction=False``, on shutdown and before a
+    rebalance) until they begin again: Faust's shutdown commits twice, and events
+    acknowledged in between (re-deliveries, already counted) cannot go anywhere."""
+    commit = consumer.commit
+    ended = False
+
+    async def commit_whole_batches(*args: Any, **kwargs: Any) -> bool:
+        nonlocal ended
+        async with lock:
+            if ended:
+                return False
+            committed = bool(await commit(*args, **kwargs))
+            if kwargs.get("start_new_transaction", True) is False:
+                ended = True
+            return committed
+
+    consumer.commit = commit_whole_batches  # type: ignore[method-assign]
+
+    @app.on_partitions_assigned.connect
+    async def transactions_began(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        nonlocal ended
+        ended = False
+
+
+def _acknowledge_each_offset_once(app: faust.App, consumer: ConsumerT) -> None:
+    """Ignore a second acknowledgement of an offset already acknowledged.
+
+    After restoring the tables Faust seeks the source partitions back to their committed
+    offsets, and the events read just before are delivered again. Scoring them again changes
+    nothing (their ``(source, id)`` are in the entity table), but Faust would record their
+    offsets twice and then commit only one offset per commit. Positions reset whenever
+    partitions are revoked, since the next owner must acknowledge everything it reads.
+    """
+    acknowledge = consumer.ack
+    highest: dict[TP, int] = {}
+
+    def acknowledge_once(message: Any) -> bool:
+        tp, offset = message.tp, message.offset
+        if offset <= highest.get(tp, -1):
+            message.acked = True
+            consumer._unacked_messages.discard(message)  # type: ignore[attr-defined]
+            return False
+        highest[tp] = offset
+        return bool(acknowledge(message))
+
+    consumer.ack = acknowledge_once  # type: ignore[method-assign]
+
+    @app.on_partitions_revoked.connect
+    async def forget_positions(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        for tp in revoked:
+            highest.pop(tp, None)
 
 
 def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
