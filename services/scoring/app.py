@@ -205,6 +205,18 @@ def create_app(
         lock=app.batch_lock,
     )
 
+    @app.on_partitions_revoked.connect
+    async def forget_uncommitted_state(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        # After every rebalance Faust restores each assigned partition of an in-memory table
+        # from its changelog (committed records only), kept partitions included. State that a
+        # still-open transaction wrote must not survive beside it: an entity created there
+        # would look like a resend when its event is scored again.
+        for table in (entities, counters):
+            store = table.data
+            store.data.clear()  # type: ignore[attr-defined]
+            getattr(store, "_key_partition", {}).clear()
+        scorer.last_offsets.clear()
+
     @app.agent(sources, name="score_entities")
     async def score_entities(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(batch_size, within=batch_seconds):
