@@ -19,7 +19,9 @@ TEST_DATA = Path(os.environ.get("THIDUA_TEST_KAFKA_DIR", "/tmp/thidua-test-kafka
 def kafka_bootstrap() -> Iterator[str]:
     """The session's broker: reused when already running (CI starts it first), else started
     here and stopped at the end."""
-    cfg = kafka_broker.BrokerConfig(data_dir=TEST_DATA, port=TEST_PORT, controller_port=TEST_PORT + 1)
+    cfg = kafka_broker.BrokerConfig(
+        data_dir=TEST_DATA, port=TEST_PORT, controller_port=TEST_PORT + 1
+    )
     already = kafka_broker.running_pid(cfg) is not None
     kafka_broker.start(cfg)
     yield cfg.bootstrap

@@ -61,7 +61,9 @@ def build_worker(settings: NotifyServiceSettings) -> NotifyWorker:
     engine = Engine.build(
         load_rules(settings.notify_rules_file), load_criteria(settings.criteria_file)
     )
-    deliveries = Deliveries(settings, SilenceSource(settings.notify_api_url, token=settings.notify_api_token))
+    deliveries = Deliveries(
+        settings, SilenceSource(settings.notify_api_url, token=settings.notify_api_token)
+    )
     return NotifyWorker(
         engine,
         settings.kafka_bootstrap,

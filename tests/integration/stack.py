@@ -58,7 +58,12 @@ def running_stack(bootstrap: str, workdir: Path, workers: int = 1) -> Iterator[S
         Child("api", thidua_argv("api"), f"{stack.api_url}/readyz", log_file=logs / "api.log")
     )
     stack.children.append(
-        Child("ingest", thidua_argv("ingest"), f"{stack.ingest_url}/readyz", log_file=logs / "ingest.log")
+        Child(
+            "ingest",
+            thidua_argv("ingest"),
+            f"{stack.ingest_url}/readyz",
+            log_file=logs / "ingest.log",
+        )
     )
     for n in range(workers):
         port = free_port()
@@ -67,7 +72,10 @@ def running_stack(bootstrap: str, workdir: Path, workers: int = 1) -> Iterator[S
                 f"scoring-{n}",
                 thidua_argv("scoring"),
                 f"http://127.0.0.1:{port}/readyz",
-                env={"THIDUA_SCORING_PORT": str(port), "THIDUA_SCORING_DATA_DIR": str(workdir / f"w{n}")},
+                env={
+                    "THIDUA_SCORING_PORT": str(port),
+                    "THIDUA_SCORING_DATA_DIR": str(workdir / f"w{n}"),
+                },
                 log_file=logs / f"scoring-{n}.log",
             )
         )

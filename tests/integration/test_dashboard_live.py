@@ -22,11 +22,17 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 def test_dashboard_follows_an_ingested_event_live(kafka_bootstrap: str, tmp_path: Path) -> None:
     with running_stack(kafka_bootstrap, tmp_path) as stack, httpx.Client(timeout=10) as client:
-        post(client, stack.ingest_url, [
-            unit("so-xay-dung", "Sở Xây dựng"), unit("so-cong-thuong", "Sở Công Thương"),
-            dossier("x1", "so-xay-dung", "online_full", "2025-05-05T08:00:00+07:00"),
-            dossier("t1", "so-cong-thuong", "direct", "2025-05-05T08:00:00+07:00"),
-        ], SIMULATOR_TOKEN)
+        post(
+            client,
+            stack.ingest_url,
+            [
+                unit("so-xay-dung", "Sở Xây dựng"),
+                unit("so-cong-thuong", "Sở Công Thương"),
+                dossier("x1", "so-xay-dung", "online_full", "2025-05-05T08:00:00+07:00"),
+                dossier("t1", "so-cong-thuong", "direct", "2025-05-05T08:00:00+07:00"),
+            ],
+            SIMULATOR_TOKEN,
+        )
         url = f"{stack.api_url}/dashboard?tier=province_agency&period=2025"
         with DashboardPage(url, timeout=60) as page:
             page.wait_for(
@@ -38,13 +44,26 @@ def test_dashboard_follows_an_ingested_event_live(kafka_bootstrap: str, tmp_path
             updates = page.updates()
 
             # Sở Công Thương's dossier is corrected to fully online and it publishes open data.
-            post(client, stack.ingest_url, [
-                dossier("t1", "so-cong-thuong", "online_full", "2025-05-05T09:00:00+07:00"),
-                ce("urn:tq:indicators", "ind-1", "vn.thidua.indicator.observed",
-                   "2025-06-30T17:00:00+07:00",
-                   {"unit_id": "so-cong-thuong", "indicator": "C06", "numerator": 1,
-                    "denominator": 1}),
-            ], SIMULATOR_TOKEN)
+            post(
+                client,
+                stack.ingest_url,
+                [
+                    dossier("t1", "so-cong-thuong", "online_full", "2025-05-05T09:00:00+07:00"),
+                    ce(
+                        "urn:tq:indicators",
+                        "ind-1",
+                        "vn.thidua.indicator.observed",
+                        "2025-06-30T17:00:00+07:00",
+                        {
+                            "unit_id": "so-cong-thuong",
+                            "indicator": "C06",
+                            "numerator": 1,
+                            "denominator": 1,
+                        },
+                    ),
+                ],
+                SIMULATOR_TOKEN,
+            )
 
             page.wait_for(f"Number(document.body.dataset.updates || 0) > {updates}", 90)
             page.wait_for(

@@ -24,8 +24,13 @@ pytestmark = pytest.mark.integration
 
 def ce(source: str, event_id: str, type_: str, time_: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "specversion": "1.0", "id": event_id, "source": source, "type": type_, "time": time_,
-        "datacontenttype": "application/json", "data": data,
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": type_,
+        "time": time_,
+        "datacontenttype": "application/json",
+        "data": data,
     }
 
 
@@ -34,20 +39,33 @@ DVC = "urn:tq:dvc"
 
 
 def unit(uid: str, name: str, t: str = "2024-12-01T08:00:00+07:00") -> dict[str, Any]:
-    return ce(REGISTRY, f"u-{uid}", "vn.thidua.unit.upserted", t,
-              {"unit_id": uid, "name": name, "tier": "province_agency", "active": True})
+    return ce(
+        REGISTRY,
+        f"u-{uid}",
+        "vn.thidua.unit.upserted",
+        t,
+        {"unit_id": uid, "name": name, "tier": "province_agency", "active": True},
+    )
 
 
 def dossier(did: str, uid: str, channel: str, t: str, eid: str | None = None) -> dict[str, Any]:
-    return ce(DVC, eid or f"d-{did}-{t}", "vn.thidua.dvc.dossier.received", t,
-              {"dossier_id": did, "unit_id": uid, "procedure_id": "p1", "channel": channel})
+    return ce(
+        DVC,
+        eid or f"d-{did}-{t}",
+        "vn.thidua.dvc.dossier.received",
+        t,
+        {"dossier_id": did, "unit_id": uid, "procedure_id": "p1", "channel": channel},
+    )
 
 
 def post(client: httpx.Client, url: str, events: list[dict[str, Any]], token: str) -> None:
     response = client.post(
-        f"{url}/v1/events", json=events,
-        headers={"content-type": "application/cloudevents-batch+json",
-                 "authorization": f"Bearer {token}"},
+        f"{url}/v1/events",
+        json=events,
+        headers={
+            "content-type": "application/cloudevents-batch+json",
+            "authorization": f"Bearer {token}",
+        },
     )
     assert response.status_code == 202, response.text
 
@@ -65,54 +83,88 @@ def wait_for(fetch, predicate, timeout: float = 90.0) -> Any:  # type: ignore[no
 
 def test_c03_flows_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
     with running_stack(kafka_bootstrap, tmp_path) as stack, httpx.Client(timeout=10) as client:
-        registry, dvc = dev_token("vn.thidua.unit.upserted"), dev_token("vn.thidua.dvc.dossier.received")
-        post(client, stack.ingest_url, [unit("so-noi-vu", "Sở Nội vụ"), unit("so-tai-chinh", "Sở Tài chính")], registry)
+        registry, dvc = (
+            dev_token("vn.thidua.unit.upserted"),
+            dev_token("vn.thidua.dvc.dossier.received"),
+        )
+        post(
+            client,
+            stack.ingest_url,
+            [unit("so-noi-vu", "Sở Nội vụ"), unit("so-tai-chinh", "Sở Tài chính")],
+            registry,
+        )
         resent = dossier("a1", "so-noi-vu", "online_full", "2025-03-01T09:00:00+07:00")
-        post(client, stack.ingest_url, [
-            resent,
-            dossier("a2", "so-noi-vu", "online_full", "2025-03-02T09:00:00+07:00"),
-            dossier("a3", "so-noi-vu", "online_full", "2025-12-31T23:59:59+07:00"),
-            dossier("a4", "so-noi-vu", "direct", "2025-06-01T09:00:00+07:00"),
-            # 00:00 on 1 January local time is 2026: not in 2025.
-            dossier("a5", "so-noi-vu", "direct", "2025-12-31T17:00:00Z"),
-            # Correction: b1 was first recorded as direct, then as fully online (later time).
-            dossier("b1", "so-tai-chinh", "direct", "2025-04-01T09:00:00+07:00"),
-            dossier("b1", "so-tai-chinh", "online_full", "2025-04-01T10:00:00+07:00"),
-            dossier("b2", "so-tai-chinh", "online_full", "2025-05-01T09:00:00+07:00"),
-            # A unit whose registry event comes after its dossiers.
-            dossier("c1", "so-y-te", "postal", "2025-07-01T09:00:00+07:00"),
-            dossier("c2", "so-y-te", "online_partial", "2025-07-02T09:00:00+07:00"),
-        ], dvc)
+        post(
+            client,
+            stack.ingest_url,
+            [
+                resent,
+                dossier("a2", "so-noi-vu", "online_full", "2025-03-02T09:00:00+07:00"),
+                dossier("a3", "so-noi-vu", "online_full", "2025-12-31T23:59:59+07:00"),
+                dossier("a4", "so-noi-vu", "direct", "2025-06-01T09:00:00+07:00"),
+                # 00:00 on 1 January local time is 2026: not in 2025.
+                dossier("a5", "so-noi-vu", "direct", "2025-12-31T17:00:00Z"),
+                # Correction: b1 was first recorded as direct, then as fully online (later time).
+                dossier("b1", "so-tai-chinh", "direct", "2025-04-01T09:00:00+07:00"),
+                dossier("b1", "so-tai-chinh", "online_full", "2025-04-01T10:00:00+07:00"),
+                dossier("b2", "so-tai-chinh", "online_full", "2025-05-01T09:00:00+07:00"),
+                # A unit whose registry event comes after its dossiers.
+                dossier("c1", "so-y-te", "postal", "2025-07-01T09:00:00+07:00"),
+                dossier("c2", "so-y-te", "online_partial", "2025-07-02T09:00:00+07:00"),
+            ],
+            dvc,
+        )
         post(client, stack.ingest_url, [resent], dvc)  # a resend: accepted, no effect
-        post(client, stack.ingest_url, [unit("so-y-te", "Sở Y tế", "2025-01-01T08:00:00+07:00")], registry)
+        post(
+            client,
+            stack.ingest_url,
+            [unit("so-y-te", "Sở Y tế", "2025-01-01T08:00:00+07:00")],
+            registry,
+        )
 
         def rankings() -> dict[str, Any]:
-            r = client.get(f"{stack.api_url}/v1/rankings",
-                           params={"tier": "province_agency", "period": "2025"})
+            r = client.get(
+                f"{stack.api_url}/v1/rankings", params={"tier": "province_agency", "period": "2025"}
+            )
             return r.json() if r.status_code == 200 else {}
 
         def settled(body: dict[str, Any]) -> bool:
             return [i["unit_id"] for i in body.get("items", [])] == [
-                "so-tai-chinh", "so-noi-vu", "so-y-te"
+                "so-tai-chinh",
+                "so-noi-vu",
+                "so-y-te",
             ] and body["items"][1]["score"] == pytest.approx(100 * (0.75 / 0.8) / 16)
 
         body = wait_for(rankings, settled)
         assert body["tier"] == "province_agency" and body["period"] == "2025"
         assert [(i["rank"], i["score"]) for i in body["items"]] == [
-            (1, pytest.approx(100 / 16)), (2, pytest.approx(100 * (0.75 / 0.8) / 16)), (3, 0.0)
+            (1, pytest.approx(100 / 16)),
+            (2, pytest.approx(100 * (0.75 / 0.8) / 16)),
+            (3, 0.0),
         ]
         assert body["items"][0]["criteria_total"] == 16 and "C03" not in body["items"][0]["no_data"]
 
-        card = client.get(f"{stack.api_url}/v1/units/so-noi-vu/scorecard", params={"period": "2025"}).json()
+        card = client.get(
+            f"{stack.api_url}/v1/units/so-noi-vu/scorecard", params={"period": "2025"}
+        ).json()
         c03 = next(c for c in card["criteria"] if c["id"] == "C03")
-        assert (c03["numerator"], c03["denominator"], c03["value"], c03["target"]) == (3, 4, 0.75, 0.8)
+        assert (c03["numerator"], c03["denominator"], c03["value"], c03["target"]) == (
+            3,
+            4,
+            0.75,
+            0.8,
+        )
         assert c03["met"] is False and c03["attainment"] == pytest.approx(0.9375)
         assert card["rank"] == 2
 
-        y2026 = client.get(f"{stack.api_url}/v1/units/so-noi-vu/scorecard", params={"period": "2026"}).json()
+        y2026 = client.get(
+            f"{stack.api_url}/v1/units/so-noi-vu/scorecard", params={"period": "2026"}
+        ).json()
         c03_2026 = next(c for c in y2026["criteria"] if c["id"] == "C03")
         assert (c03_2026["numerator"], c03_2026["denominator"]) == (0, 1)
-        so_y_te = client.get(f"{stack.api_url}/v1/units/so-y-te/scorecard", params={"period": "2025"}).json()
+        so_y_te = client.get(
+            f"{stack.api_url}/v1/units/so-y-te/scorecard", params={"period": "2025"}
+        ).json()
         assert next(c for c in so_y_te["criteria"] if c["id"] == "C03")["denominator"] == 2
 
         # Every SPEC §5 endpoint, on this data that went through the real pipeline.
@@ -130,7 +182,9 @@ def read_results(bootstrap: str, prefix: str) -> dict[str, Any]:
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
-        f"{prefix}kpi-results", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        f"{prefix}kpi-results",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
     )
     latest = {m.key.decode(): json.loads(m.value) for m in consumer}

@@ -56,8 +56,12 @@ def test_up_runs_the_stack_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     }
     log = (tmp_path / "up.log").open("w+b")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "thidua.cli", "up"], cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "thidua.cli", "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -66,7 +70,8 @@ def test_up_runs_the_stack_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             try:
                 body = httpx.get(
                     f"http://127.0.0.1:{ports['API']}/v1/rankings",
-                    params={"tier": "commune", "period": "rolling-30d"}, timeout=3,
+                    params={"tier": "commune", "period": "rolling-30d"},
+                    timeout=3,
                 ).json()
                 ranked = bool(body.get("items")) and any(i["score"] > 0 for i in body["items"])
             except (httpx.HTTPError, ValueError):

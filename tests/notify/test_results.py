@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 
 from services.notify.observations import Scorecard as Observed
-from thidua.contracts.results import result_message
 from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import Tier
+from thidua.contracts.results import result_message
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_scorecards
 
 from .helpers import T0

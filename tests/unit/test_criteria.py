@@ -8,13 +8,15 @@ from thidua.contracts.events import Tier
 
 # SPEC §3 table: which criteria apply to which tier, with their 2025 targets.
 EXPECTED_TARGETS = {
-    "C01": {"province_agency": 1.0}, "C03": {"province_agency": 0.8},
+    "C01": {"province_agency": 1.0},
+    "C03": {"province_agency": 0.8},
     "C05": {"province_agency": 0.9, "district": 0.9, "commune": 0.9},
     "C09": {"province_agency": 0.8, "district": 0.8},
     "C13": {"province_agency": 0.9, "district": 0.8, "commune": 0.6},
     "C14": {"province_agency": 0.5, "district": 0.5},
     "C16": {"province_agency": 0.5, "district": 0.5, "commune": 0.5},
-    "C19": {"district": 1.0}, "E01": {"enterprise": 1.0},
+    "C19": {"district": 1.0},
+    "E01": {"enterprise": 1.0},
 }
 
 
@@ -27,7 +29,14 @@ def test_config_matches_the_plan() -> None:
     assert len(cfg.for_tier(Tier.DISTRICT)) == 17
     assert len(cfg.for_tier(Tier.COMMUNE)) == 8
     assert [c.id for c in cfg.for_tier(Tier.ENTERPRISE)] == ["E01", "E02"]
-    assert {c.id for c in cfg.criteria if c.kind == "flow"} == {"C03", "C05", "C11", "C12", "C13", "C14"}
+    assert {c.id for c in cfg.criteria if c.kind == "flow"} == {
+        "C03",
+        "C05",
+        "C11",
+        "C12",
+        "C13",
+        "C14",
+    }
 
 
 def test_a_new_plan_is_a_new_file(tmp_path: Path) -> None:

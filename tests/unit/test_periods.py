@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -25,14 +25,14 @@ def test_calendar_periods(text: str, kind: str, start: date, end: date) -> None:
 def test_year_is_half_open_at_local_midnight() -> None:
     year = parse_period("2025")
     last_moment = datetime(2025, 12, 31, 23, 59, 59, tzinfo=LOCAL_TZ)
-    new_year_utc = datetime(2025, 12, 31, 17, 0, tzinfo=timezone.utc)  # 00:00 +07:00
+    new_year_utc = datetime(2025, 12, 31, 17, 0, tzinfo=UTC)  # 00:00 +07:00
     assert year.contains_day(local_day(last_moment))
     assert not year.contains_day(local_day(new_year_utc))
-    assert local_day(datetime(2024, 12, 31, 17, 0, tzinfo=timezone.utc)) == date(2025, 1, 1)
+    assert local_day(datetime(2024, 12, 31, 17, 0, tzinfo=UTC)) == date(2025, 1, 1)
 
 
 def test_rolling_30d_ends_today() -> None:
-    now = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)  # 22:00 local
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 22:00 local
     period = parse_period("rolling-30d", now=now)
     assert period.end_day == date(2026, 11, 26)
     assert (period.end_day - period.start_day).days == 30

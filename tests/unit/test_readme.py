@@ -24,7 +24,9 @@ def test_every_setting_is_documented() -> None:
     }
     fields = {name for cls in classes for name in cls.model_fields}
     assert len(fields) > 30
-    missing = sorted(f"THIDUA_{name.upper()}" for name in fields if f"THIDUA_{name.upper()}`" not in README)
+    missing = sorted(
+        f"THIDUA_{name.upper()}" for name in fields if f"THIDUA_{name.upper()}`" not in README
+    )
     assert missing == []
 
 

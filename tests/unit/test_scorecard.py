@@ -7,7 +7,9 @@ from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_scorecard
 CFG = default_criteria()
 
 
-def unit(uid: str, tier: Tier = Tier.PROVINCE_AGENCY, active: bool = True, block: str | None = None) -> UnitInfo:
+def unit(
+    uid: str, tier: Tier = Tier.PROVINCE_AGENCY, active: bool = True, block: str | None = None
+) -> UnitInfo:
     return UnitInfo(uid, f"Đơn vị {uid}", tier, active, block)
 
 
@@ -43,14 +45,23 @@ def test_award_needs_every_criterion_met_in_an_awardable_period() -> None:
     for tier in Tier:
         card = build_scorecard(CFG, unit("x", tier), "2025", full_marks(tier), awardable=True)
         assert card.award_eligible and card.score == 100.0 and card.no_data == ()
-    quarter = build_scorecard(CFG, unit("x"), "2025-Q3", full_marks(Tier.PROVINCE_AGENCY), awardable=False)
+    quarter = build_scorecard(
+        CFG, unit("x"), "2025-Q3", full_marks(Tier.PROVINCE_AGENCY), awardable=False
+    )
     assert not quarter.award_eligible
 
 
 def test_enterprise_is_scored_on_e01_e02_only() -> None:
     card = build_scorecard(
-        CFG, unit("dn", Tier.ENTERPRISE), "2025",
-        {"indicator.E01.num": 1, "indicator.E01.den": 1, "indicator.E02.num": 0, "indicator.E02.den": 1},
+        CFG,
+        unit("dn", Tier.ENTERPRISE),
+        "2025",
+        {
+            "indicator.E01.num": 1,
+            "indicator.E01.den": 1,
+            "indicator.E02.num": 0,
+            "indicator.E02.den": 1,
+        },
         awardable=True,
     )
     assert [c.id for c in card.criteria] == ["E01", "E02"]
@@ -64,11 +75,17 @@ def test_competition_ranking_with_ties_and_inactive_units() -> None:
         build_scorecard(CFG, unit("a"), "2025", half, True),
         build_scorecard(CFG, unit("c"), "2025", full_marks(Tier.PROVINCE_AGENCY), True),
         build_scorecard(CFG, unit("d"), "2025", {}, True),
-        build_scorecard(CFG, unit("z", active=False), "2025", full_marks(Tier.PROVINCE_AGENCY), True),
+        build_scorecard(
+            CFG, unit("z", active=False), "2025", full_marks(Tier.PROVINCE_AGENCY), True
+        ),
     ]
     ranked = rank_scorecards(cards)
     assert [(c.unit.unit_id, c.rank) for c in ranked] == [
-        ("c", 1), ("a", 2), ("b", 2), ("d", 4), ("z", None)
+        ("c", 1),
+        ("a", 2),
+        ("b", 2),
+        ("d", 4),
+        ("z", None),
     ]
 
 

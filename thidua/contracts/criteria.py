@@ -91,7 +91,11 @@ class CriteriaConfig(BaseModel):
     def flow_measures(self) -> frozenset[str]:
         """Measures summed inside a period; every other measure is cumulated to its end."""
         return frozenset(
-            m for c in self.criteria if c.kind == "flow" for tier in c.targets for m in c.measures(tier)
+            m
+            for c in self.criteria
+            if c.kind == "flow"
+            for tier in c.targets
+            for m in c.measures(tier)
         )
 
     def indicator_ids(self) -> frozenset[str]:

@@ -63,7 +63,12 @@ class Scorecard:
 
 
 def evaluate_criterion(
-    criterion_id: str, numerator: float, denominator: float, target: float, boolean: bool, weight: float
+    criterion_id: str,
+    numerator: float,
+    denominator: float,
+    target: float,
+    boolean: bool,
+    weight: float,
 ) -> CriterionResult:
     value = numerator / denominator if denominator > 0 else None
     if value is None:
@@ -73,7 +78,9 @@ def evaluate_criterion(
     else:
         attainment = min(value / target, 1.0)
     met = value is not None and value >= target
-    return CriterionResult(criterion_id, numerator, denominator, value, target, met, attainment, weight)
+    return CriterionResult(
+        criterion_id, numerator, denominator, value, target, met, attainment, weight
+    )
 
 
 def build_scorecard(
@@ -123,7 +130,9 @@ def rank_scorecards(cards: Sequence[Scorecard]) -> list[Scorecard]:
     return ranked + [replace(c, rank=None) for c in inactive]
 
 
-def rank_by_tier(cards: Sequence[Scorecard], block: str | None = None) -> dict[Tier, list[Scorecard]]:
+def rank_by_tier(
+    cards: Sequence[Scorecard], block: str | None = None
+) -> dict[Tier, list[Scorecard]]:
     """Ranks within each tier (and within ``block`` when asked)."""
     by_tier: dict[Tier, list[Scorecard]] = {}
     for card in cards:

@@ -41,7 +41,10 @@ def spawn(child: Child, base_env: Mapping[str, str]) -> Child:
     env = {**os.environ, **base_env, **child.env}
     out = child.log_file.open("ab") if child.log_file else None
     child.process = subprocess.Popen(
-        child.argv, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+        child.argv,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT if out else None,
         start_new_session=True,
     )
     return child
@@ -67,7 +70,9 @@ def wait_ready(child: Child, timeout: float, progress: Callable[[str], None]) ->
         except httpx.HTTPError as exc:
             last_error = type(exc).__name__
         time.sleep(0.5)
-    raise RuntimeError(f"{child.name} not ready after {timeout:.0f}s ({last_error}); see {child.log_file}")
+    raise RuntimeError(
+        f"{child.name} not ready after {timeout:.0f}s ({last_error}); see {child.log_file}"
+    )
 
 
 def stop_all(children: list[Child], timeout: float = 20.0) -> None:

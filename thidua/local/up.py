@@ -29,7 +29,12 @@ def _say(message: str) -> None:
 
 
 def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Child]]:
-    ingest, scoring, api, notify = IngestSettings(), ScoringSettings(), ApiSettings(), NotifySettings()
+    ingest, scoring, api, notify = (
+        IngestSettings(),
+        ScoringSettings(),
+        ApiSettings(),
+        NotifySettings(),
+    )
     logs = VAR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = {
@@ -49,13 +54,27 @@ def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Ch
 
     children = [
         # api first: in embedded mode it owns the chDB path and runs the migrations.
-        Child("api", thidua_argv("api"), url(api.api_host, api.api_port), log_file=logs / "api.log"),
-        Child("ingest", thidua_argv("ingest"), url(ingest.ingest_host, ingest.ingest_port),
-              log_file=logs / "ingest.log"),
-        Child("scoring", thidua_argv("scoring"), url(scoring.scoring_host, scoring.scoring_port),
-              log_file=logs / "scoring.log"),
-        Child("notify", thidua_argv("notify"), url(notify.notify_host, notify.notify_port),
-              log_file=logs / "notify.log"),
+        Child(
+            "api", thidua_argv("api"), url(api.api_host, api.api_port), log_file=logs / "api.log"
+        ),
+        Child(
+            "ingest",
+            thidua_argv("ingest"),
+            url(ingest.ingest_host, ingest.ingest_port),
+            log_file=logs / "ingest.log",
+        ),
+        Child(
+            "scoring",
+            thidua_argv("scoring"),
+            url(scoring.scoring_host, scoring.scoring_port),
+            log_file=logs / "scoring.log",
+        ),
+        Child(
+            "notify",
+            thidua_argv("notify"),
+            url(notify.notify_host, notify.notify_port),
+            log_file=logs / "notify.log",
+        ),
     ]
     return env, children
 
@@ -66,7 +85,8 @@ def _show_rankings(api_base: str, stop: threading.Event, interval: float = 5.0) 
     while not stop.wait(interval):
         try:
             body = httpx.get(
-                f"{api_base}/v1/rankings", params={"tier": "province_agency", "period": period},
+                f"{api_base}/v1/rankings",
+                params={"tier": "province_agency", "period": period},
                 timeout=5.0,
             ).json()
         except (httpx.HTTPError, ValueError):
@@ -78,8 +98,14 @@ def _show_rankings(api_base: str, stop: threading.Event, interval: float = 5.0) 
         lines = [f"[{stamp}] Bảng xếp hạng {period} — Sở, ban, ngành (top 5):"]
         for item in items:
             before = previous.get(item["unit_id"])
-            move = "" if before is None or before == item["rank"] else (
-                f" ▲{before - item['rank']}" if before > item["rank"] else f" ▼{item['rank'] - before}"
+            move = (
+                ""
+                if before is None or before == item["rank"]
+                else (
+                    f" ▲{before - item['rank']}"
+                    if before > item["rank"]
+                    else f" ▼{item['rank'] - before}"
+                )
             )
             lines.append(f"  {item['rank']:>3}. {item['name'][:48]:<48} {item['score']:6.2f}{move}")
         previous = {i["unit_id"]: i["rank"] for i in body.get("items", [])}
@@ -108,7 +134,9 @@ def run(simulate: bool = True) -> None:
         env, children = _children(kafka)
         from thidua.kafka_admin import ensure_topics
 
-        ensure_topics(kafka.bootstrap, IngestSettings().topic_prefix, IngestSettings().topic_partitions)
+        ensure_topics(
+            kafka.bootstrap, IngestSettings().topic_prefix, IngestSettings().topic_partitions
+        )
         _say("▶ 2/4 Services")
         for child in children:
             spawn(child, env)

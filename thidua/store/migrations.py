@@ -64,7 +64,9 @@ def migrate(client: Client, progress: Callable[[str], None] = log.info) -> list[
         for statement in migration.forward:
             client.command(statement)
         client.insert(
-            "schema_migrations", [[migration.number, migration.name]], column_names=["number", "name"]
+            "schema_migrations",
+            [[migration.number, migration.name]],
+            column_names=["number", "name"],
         )
         progress(f"migration {migration.number:04d}_{migration.name} applied")
         now.append(migration.number)

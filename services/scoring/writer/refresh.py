@@ -12,8 +12,8 @@ from clickhouse_connect.driver.client import Client
 
 from services.scoring.writer import metrics
 from thidua.contracts.criteria import CriteriaConfig
-from thidua.contracts.scorecard import Scorecard
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
+from thidua.contracts.scorecard import Scorecard
 from thidua.store.kpi import materialize
 from thidua.store.periods_index import affected_periods, standard_periods
 
