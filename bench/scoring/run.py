@@ -46,16 +46,18 @@ def stage_produce(bootstrap: str, prefix: str, events: list[CanonicalEvent]) -> 
 def stage_raw_consumer(bootstrap: str, prefix: str, count: int) -> dict[str, Any]:
     """A plain aiokafka consumer over the same source partitions: the transport's ceiling."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
+
+    names = [physical(t, prefix) for t in SOURCE_TOPICS]
+    meta = KafkaConsumer(bootstrap_servers=bootstrap)
+    partitions = {name: sorted(meta.partitions_for_topic(name) or ()) for name in names}
+    meta.close()
 
     async def read() -> dict[str, Any]:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
-            tps = [
-                TopicPartition(name, p)
-                for name in (physical(t, prefix) for t in SOURCE_TOPICS)
-                for p in consumer.partitions_for_topic(name) or ()
-            ]
+            tps = [TopicPartition(name, p) for name in names for p in partitions[name]]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             seen = 0
