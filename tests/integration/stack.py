@@ -29,9 +29,17 @@ class Stack:
     scoring_url: str
     children: list[Child] = field(default_factory=list)
 
+    def start(self) -> None:
+        for child in self.children:
+            spawn(child, self.env)
+            wait_ready(child, timeout=120.0, progress=lambda _m: None)
+
 
 @contextmanager
-def running_stack(bootstrap: str, workdir: Path, workers: int = 1) -> Iterator[Stack]:
+def running_stack(
+    bootstrap: str, workdir: Path, workers: int = 1, start: bool = True
+) -> Iterator[Stack]:
+    """The processes, started (or, with ``start=False``, ready for ``stack.start()``)."""
     tag = uuid.uuid4().hex[:8]
     ingest_port, api_port = free_port(), free_port()
     env = {
@@ -81,9 +89,8 @@ def running_stack(bootstrap: str, workdir: Path, workers: int = 1) -> Iterator[S
         )
         stack.scoring_url = stack.scoring_url or f"http://127.0.0.1:{port}"
     try:
-        for child in stack.children:
-            spawn(child, env)
-            wait_ready(child, timeout=120.0, progress=lambda _m: None)
+        if start:
+            stack.start()
         yield stack
     finally:
         stop_all(stack.children)

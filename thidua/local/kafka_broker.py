@@ -238,6 +238,22 @@ def _answers(bootstrap: str) -> bool:
         admin.close()
 
 
+def _exited(pid: int) -> bool:
+    """True once ``pid`` is gone; reaps it when it is our own child (else it stays a zombie
+    that ``kill(pid, 0)`` still finds)."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return True
+    except ChildProcessError:
+        pass  # started by another process (e.g. `thidua kafka start`)
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return True
+    return False
+
+
 def stop(cfg: BrokerConfig, timeout: float = 30.0) -> bool:
     """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout``)."""
     pid = running_pid(cfg)
@@ -247,9 +263,7 @@ def stop(cfg: BrokerConfig, timeout: float = 30.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if _exited(pid):
             break
         time.sleep(0.2)
     else:
