@@ -32,7 +32,9 @@ def config() -> CriteriaConfig:
     return default_criteria()
 
 
-@pytest.fixture(scope="session")
+# Package scope: chDB opens one path per process, so the engine must be closed before the
+# next package's tests open theirs.
+@pytest.fixture(scope="package")
 def ch(tmp_path_factory: pytest.TempPathFactory, config: CriteriaConfig) -> Iterator[Client]:
     path = tmp_path_factory.mktemp("api-chdb") / "chdb"
     client = get_client(f"chdb://{path}")
