@@ -178,15 +178,28 @@ def test_c03_flows_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
         assert next(c for c in published["criteria"] if c["id"] == "C03")["value"] == 0.75
 
 
-def read_results(bootstrap: str, prefix: str) -> dict[str, Any]:
-    from kafka import KafkaConsumer
+def read_results(bootstrap: str, prefix: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The latest kpi-results message per key, read up to the end offsets (bounded in time)."""
+    from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(
-        f"{prefix}kpi-results",
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-    )
-    latest = {m.key.decode(): json.loads(m.value) for m in consumer}
-    consumer.close()
-    return latest
+    topic = f"{prefix}kpi-results"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions and time.monotonic() < deadline:
+            time.sleep(0.2)
+            partitions = consumer.partitions_for_topic(topic)
+        assert partitions, f"no topic {topic}"
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        latest: dict[str, Any] = {}
+        while time.monotonic() < deadline and any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    latest[record.key.decode()] = json.loads(record.value)
+        return latest
+    finally:
+        consumer.close()
