@@ -38,15 +38,17 @@ _MAX_POLL_SECONDS = 0.5  # upper bound on how long stop() waits for the loop to 
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Runs on kafka-python's IO thread, where no blocking consumer call is allowed: it only
-    tells the writer's loop, which then writes its batch and re-reads from the commits."""
-
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if revoked:
-            self._writer._revoked.set()
+        try:
+            self._writer._flush_quietly()
+        except RuntimeError as exc:
+            # kafka-python 3 runs this on its IO thread, where commit() refuses to block: the
+            # rows are stored, their offsets are not, so the next owner replays them (the
+            # tables' keys collapse the replay).
+            log.warning("revoked before the commit (%s): the batch will be replayed", exc)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("writer assigned %d partition(s)", len(assigned))
@@ -76,7 +78,6 @@ class Writer:
         )
         self.router = Router(settings.topic_prefix, config.flow_measures())
         self._stopping = threading.Event()
-        self._revoked = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
@@ -153,13 +154,6 @@ class Writer:
                         message.topic, message.partition, message.offset, message.key, message.value
                     )
             self._record_lag(consumer)
-            if self._revoked.is_set():
-                # Partitions were taken away: store what is batched (rows are idempotent), do
-                # not commit, and start over from the committed offsets.
-                self._revoked.clear()
-                self._flush(commit=False)
-                self._close()
-                return
             if self._batch.ready:
                 self._flush()
             elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
@@ -178,7 +172,7 @@ class Writer:
             return
         self._batch.add(topic, partition, offset, decoded)
 
-    def _flush(self, commit: bool = True) -> None:
+    def _flush(self) -> None:
         """Write → dead-letter → commit → materialize → notify; then a fresh batch."""
         batch = self._batch
         if batch.empty:
@@ -190,16 +184,15 @@ class Writer:
             )
         assert self._consumer is not None
         self._batch = self._new_batch()
-        if commit:
-            try:
-                self._consumer.commit(
-                    {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
-                )
-                metrics.LAST_FLUSH.set(time.time())
-            except KafkaError as exc:
-                # E.g. a rebalance took the partitions away: their next owner replays this
-                # batch, which the tables' keys collapse. The rows are stored: materialize.
-                log.warning("offset commit failed (%s); the batch will be replayed", exc)
+        try:
+            self._consumer.commit(
+                {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
+            )
+            metrics.LAST_FLUSH.set(time.time())
+        except KafkaError as exc:
+            # E.g. a rebalance took the partitions away: their next owner replays this batch,
+            # which the tables' keys collapse. The rows are stored, so materialize anyway.
+            log.warning("offset commit failed (%s); the batch will be replayed", exc)
         metrics.BATCH_SIZE.observe(batch.messages)
         self.last_error = None
         self._refresh(batch.stock_days, batch.flow_days)
