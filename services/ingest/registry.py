@@ -103,6 +103,8 @@ class OrganRegistry:
         )
         try:
             partitions = self._partitions(consumer)
+            if not partitions:  # stopped before the topic existed
+                return
             consumer.assign(partitions)
             consumer.seek_to_beginning(*partitions)
             while not self._stop.is_set():

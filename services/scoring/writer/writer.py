@@ -37,18 +37,16 @@ log = logging.getLogger(__name__)
 _MAX_POLL_SECONDS = 0.5  # upper bound on how long stop() waits for the loop to notice
 
 
-class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _StoreOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Stores the batch before its partitions go (kafka-python 3 runs this on its IO thread,
+    while the loop waits in ``poll()`` or ``close()``; the consumer's blocking calls, commit
+    among them, are refused there). The loop settles the stored batch once ``poll()`` returns."""
+
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        try:
-            self._writer._flush_quietly()
-        except RuntimeError as exc:
-            # kafka-python 3 runs this on its IO thread, where commit() refuses to block: the
-            # rows are stored, their offsets are not, so the next owner replays them (the
-            # tables' keys collapse the replay).
-            log.warning("revoked before the commit (%s): the batch will be replayed", exc)
+        self._writer._store_before_revocation()
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("writer assigned %d partition(s)", len(assigned))
@@ -82,6 +80,9 @@ class Writer:
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._batch = self._new_batch()
+        # Batches whose rows were stored during a revocation; their dead letters, commit and
+        # refresh wait for the loop (see _StoreOnRevoke).
+        self._stored: list[Batch] = []
         self.last_error: str | None = None
         self._last_refresh_attempt = 0.0
 
@@ -134,6 +135,7 @@ class Writer:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("writer loop failed; restarting from the committed offsets")
                 self._batch = self._new_batch()
+                self._stored.clear()  # uncommitted: replayed from the commits, idempotently
                 self._close()
                 self._stopping.wait(2.0)
         self._close()
@@ -148,6 +150,7 @@ class Writer:
                 timeout_ms=max(10, int(timeout * 1000)),
                 max_records=max(1, self.settings.writer_batch_rows - self._batch.messages),
             )
+            self._settle_stored()
             for messages in records.values():
                 for message in messages:
                     self._add(
@@ -158,6 +161,7 @@ class Writer:
                 self._flush()
             elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
                 self._refresh(set(), set())
+        self._settle_stored()
         self._flush_quietly()
         if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
             self._refresh(set(), set())
@@ -178,16 +182,42 @@ class Writer:
         if batch.empty:
             return
         write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
+        self._batch = self._new_batch()
+        self._settle(batch)
+
+    def _store_before_revocation(self) -> None:
+        batch = self._batch
+        if batch.empty:
+            return
+        self._batch = self._new_batch()
+        try:
+            write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
+        except Stopped:
+            # Nothing committed: the next start (or owner) reads the batch again.
+            log.warning("stopped with an unwritten batch; Kafka will redeliver it")
+            return
+        self._stored.append(batch)
+
+    def _settle_stored(self) -> None:
+        while self._stored:
+            self._settle(self._stored.pop(0))
+
+    def _settle(self, batch: Batch) -> None:
+        """After the rows are stored: dead letters, then the offsets, then the refresh."""
         if batch.dead_letters:
             send_dead_letters(
                 self._output_producer(), self.settings.topic_prefix, batch.dead_letters
             )
         assert self._consumer is not None
-        self._batch = self._new_batch()
+        # A stored batch may hold partitions a rebalance gave to another writer: theirs to
+        # commit (the new owner replays from the last commit; rows are idempotent).
+        owned = self._consumer.assignment()
+        offsets = {
+            tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items() if tp in owned
+        }
         try:
-            self._consumer.commit(
-                {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
-            )
+            if offsets:
+                self._consumer.commit(offsets)
             metrics.LAST_FLUSH.set(time.time())
         except KafkaError as exc:
             # E.g. a rebalance took the partitions away: their next owner replays this batch,
@@ -242,7 +272,7 @@ class Writer:
         )
         for topic in self.router.topics:  # metadata first: an assignor without it assigns nothing
             self._consumer.partitions_for_topic(topic)
-        self._consumer.subscribe(self.router.topics, listener=_FlushOnRevoke(self))
+        self._consumer.subscribe(self.router.topics, listener=_StoreOnRevoke(self))
 
     def _output_producer(self) -> KafkaProducer:
         """One producer for dead letters and kpi-results (kafka-python's is thread-safe)."""
