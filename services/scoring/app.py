@@ -215,6 +215,10 @@ def create_app(
             store = table.data
             store.data.clear()  # type: ignore[attr-defined]
             getattr(store, "_key_partition", {}).clear()
+        # …and the restore must then read every changelog from its start: Faust resumes the
+        # partitions it keeps from where their last restore stopped (right for a store that
+        # kept its data, not for one emptied here), so state older than that would be lost.
+        app.tables.recovery.active_offsets.clear()
         scorer.last_offsets.clear()
 
     @app.agent(sources, name="score_entities")

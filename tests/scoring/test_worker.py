@@ -155,10 +155,11 @@ def test_exact_counters_corrections_resends_and_dead_letters(
     assert worker.stop() == 0
 
 
-# KNOWN BUG (issue 4, open): at a Faust hand-over (rebalance, restart after SIGKILL) an update
-# is occasionally lost — Faust 0.15 neither commits nor aborts the open transactions of the
-# partitions a worker keeps, and drops their acknowledged offsets. Seen in ~1 run in 5 under
-# load. The test stays strict; it is re-run so one unlucky run does not hide everything else.
+# KNOWN BUG (issue 4, open): after a SIGKILL and restart a counter is occasionally off by
+# one or two (~1 run in 3 under load), cause not yet found. The hand-over bug that also hit
+# this test (kept partitions restored from where their last restore stopped) is fixed and
+# tested by the two-worker test below. This test stays strict; it is re-run so one unlucky
+# run does not hide everything else.
 @pytest.mark.flaky(reruns=3)
 def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     kafka_bootstrap: str,
@@ -193,8 +194,6 @@ def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     assert restarted.stop() == 0
 
 
-# Re-run for the KNOWN BUG described above the SIGKILL test.
-@pytest.mark.flaky(reruns=3)
 def test_two_workers_share_the_partitions(
     kafka_bootstrap: str,
     topic_prefix: str,
@@ -203,22 +202,29 @@ def test_two_workers_share_the_partitions(
     reader: CounterReader,
     workers: list[Worker],
 ) -> None:
-    history = make_events(4000, seed=11)
-    expected_first = fold(history[:3000], indicator_ids=IDS)
-    expected = fold(history, indicator_ids=IDS)
+    """a alone, then a and b, then a alone again: at each hand-over a keeps partitions whose
+    tables it restored earlier at a later changelog offset, and must restore them whole."""
+    history = make_events(4500, seed=11)
+    parts = [history[:1500], history[1500:3000], history[3000:]]
+
+    def scored_up_to(n: int) -> None:
+        expected = fold(history[:n], indicator_ids=IDS)
+        totals = reader.wait_for(expected, timeout=90)
+        assert totals == expected, diff(totals, expected)
 
     a = Worker(kafka_bootstrap, topic_prefix, app_id, tmp_path, "a").start()
-    b = Worker(kafka_bootstrap, topic_prefix, app_id, tmp_path, "b").start()
-    workers.extend([a, b])
+    workers.append(a)
     a.wait_ready()
+    produce(kafka_bootstrap, topic_prefix, parts[0])
+    scored_up_to(1500)
+
+    b = Worker(kafka_bootstrap, topic_prefix, app_id, tmp_path, "b").start()
+    workers.append(b)
     b.wait_ready()
-    produce(kafka_bootstrap, topic_prefix, history[:3000])
-    totals = reader.wait_for(expected_first, timeout=90)
-    assert totals == expected_first, diff(totals, expected_first)
-    assert events_scored(a) > 0 and events_scored(b) > 0, "both workers scored a share"
-    assert events_scored(a) + events_scored(b) >= 3000
+    produce(kafka_bootstrap, topic_prefix, parts[1])
+    scored_up_to(3000)
+    assert events_scored(b) > 0, "b scored a share"
 
     assert b.stop() == 0  # SIGTERM: b leaves, a takes over b's partitions
-    produce(kafka_bootstrap, topic_prefix, history[3000:])
-    totals = reader.wait_for(expected, timeout=90)
-    assert totals == expected, diff(totals, expected)
+    produce(kafka_bootstrap, topic_prefix, parts[2])
+    scored_up_to(4500)
