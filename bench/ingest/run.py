@@ -87,6 +87,33 @@ def start_ingest(bootstrap: str, prefix: str, port: int, workers: int) -> subpro
     raise SystemExit("ingest did not become ready")
 
 
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its descendants (Linux /proc).
+
+    The machine is shared, so events/s moves with the neighbours' load; CPU per event does not.
+    """
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def drive(port: int, seconds: float, clients: int) -> tuple[int, list[float], int]:
     """Each client posts batches back to back on one keep-alive connection."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -171,7 +198,9 @@ def main() -> None:
     ingest = start_ingest(args.bootstrap, prefix, port, args.workers)
     try:
         drive(port, 1.5, args.clients)  # warm-up: connections, metadata, JIT-free caches
+        cpu_before = process_tree_cpu(ingest.pid)
         accepted, latencies, failures = drive(port, args.seconds, args.clients)
+        cpu = process_tree_cpu(ingest.pid) - cpu_before
     finally:
         ingest.terminate()
         ingest.wait(timeout=30)
@@ -184,6 +213,10 @@ def main() -> None:
         f"{BATCH}, {args.clients} clients, {args.workers} worker(s), {failures} non-202)"
     )
     print(f"latency : p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms")
+    print(
+        f"cpu     : {cpu / max(accepted, 1) * 1e6:.1f} µs of ingest CPU per event "
+        f"({cpu / args.seconds:.2f} cores busy; load average {os.getloadavg()[0]:.2f})"
+    )
     print(f"raw     : {raw:,.0f} records/s (kafka-python producer, same config and broker)")
     print(f"ratio   : {rate / raw:.0%} of the raw producer rate")
 

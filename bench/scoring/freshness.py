@@ -50,11 +50,17 @@ def drained(api: str, scoring: str, events: int) -> bool:
 
 def dossier(n: int, unit: str) -> dict[str, object]:
     return {
-        "specversion": "1.0", "id": f"probe-{n}", "source": "urn:bench:dvc",
+        "specversion": "1.0",
+        "id": f"probe-{n}",
+        "source": "urn:bench:dvc",
         "type": "vn.thidua.dvc.dossier.received",
         "time": datetime.now(LOCAL_TZ).isoformat(),
-        "data": {"dossier_id": f"probe-{n}", "unit_id": unit, "procedure_id": "p",
-                 "channel": "online_full"},
+        "data": {
+            "dossier_id": f"probe-{n}",
+            "unit_id": unit,
+            "procedure_id": "p",
+            "channel": "online_full",
+        },
     }
 
 
@@ -87,14 +93,25 @@ def main() -> None:
 
             unit = "bench-probe-unit"
             with httpx.Client(timeout=10) as http:
-                headers = {"content-type": "application/cloudevents-batch+json",
-                           "authorization": f"Bearer {SIMULATOR_TOKEN}"}
-                registry = [{
-                    "specversion": "1.0", "id": "probe-unit", "source": "urn:bench:registry",
-                    "type": "vn.thidua.unit.upserted", "time": "2025-01-01T00:00:00+07:00",
-                    "data": {"unit_id": unit, "name": "Đơn vị đo", "tier": "province_agency",
-                             "active": True},
-                }]
+                headers = {
+                    "content-type": "application/cloudevents-batch+json",
+                    "authorization": f"Bearer {SIMULATOR_TOKEN}",
+                }
+                registry = [
+                    {
+                        "specversion": "1.0",
+                        "id": "probe-unit",
+                        "source": "urn:bench:registry",
+                        "type": "vn.thidua.unit.upserted",
+                        "time": "2025-01-01T00:00:00+07:00",
+                        "data": {
+                            "unit_id": unit,
+                            "name": "Đơn vị đo",
+                            "tier": "province_agency",
+                            "active": True,
+                        },
+                    }
+                ]
                 http.post(f"{stack.ingest_url}/v1/events", json=registry, headers=headers)
                 samples: list[float] = []
                 for n in range(1, args.probes + 1):

@@ -38,10 +38,11 @@ def _state(request: Request) -> IngestState:
     return state
 
 
-def source_system(
+async def source_system(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> SourceSystem:
+    # async: a plain ``def`` dependency would hop to the thread pool on every request.
     system = _state(request).auth.identify(request.headers.get("authorization"))
     if system is None:
         raise Refused(401, "a valid bearer token is required (Authorization: Bearer …)")
@@ -74,16 +75,26 @@ def _check_count(request: Request, count: int, system: SourceSystem) -> None:
 
 
 def _check_permissions(envelopes: list[Any], system: SourceSystem) -> None:
+    # A batch repeats a few types and sources: each distinct value is matched once.
+    may_send: dict[str, bool] = {}
+    may_use: dict[str, bool] = {}
     problems = []
     for index, envelope in enumerate(envelopes):
         if not isinstance(envelope, dict):
             continue
         event_type, source = envelope.get("type"), envelope.get("source")
         if isinstance(event_type, str) and event_type in _KNOWN_TYPES:
-            if not system.may_send(event_type):
+            allowed = may_send.get(event_type)
+            if allowed is None:
+                allowed = may_send[event_type] = system.may_send(event_type)
+            if not allowed:
                 problems.append(Problem(index, f"{system.name} may not send {event_type}"))
-        if isinstance(source, str) and not system.may_use_source(source):
-            problems.append(Problem(index, f"{system.name} may not send as source {source!r}"))
+        if isinstance(source, str):
+            allowed = may_use.get(source)
+            if allowed is None:
+                allowed = may_use[source] = system.may_use_source(source)
+            if not allowed:
+                problems.append(Problem(index, f"{system.name} may not send as source {source!r}"))
     if problems:
         raise Refused(403, "forbidden for this token", problems, system.name, _types(envelopes))
 
