@@ -35,20 +35,36 @@ from thidua.store.migrations import migrate
 log = logging.getLogger(__name__)
 
 _MAX_POLL_SECONDS = 0.5  # upper bound on how long stop() waits for the loop to notice
+_COMMIT_TIMEOUT_MS = 5_000  # a commit that cannot finish (group rebalancing) is retried later
+# kafka-python 3 occasionally never completes a join right after a metadata change (seen at
+# start: joined as leader, assignment never applied). Past this, the loop starts over.
+_REBALANCE_STALL_SECONDS = 20.0
 
 
-class _StoreOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Stores the batch before its partitions go (kafka-python 3 runs this on its IO thread,
-    while the loop waits in ``poll()`` or ``close()``; the consumer's blocking calls, commit
-    among them, are refused there). The loop settles the stored batch once ``poll()`` returns."""
+class RebalanceStalled(RuntimeError):
+    """No partitions were assigned for too long after a join began."""
+
+
+class _FlushAfterRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """kafka-python 3 runs this on its IO thread while the loop waits in ``poll()``: no IO
+    here (its blocking calls, commit among them, are refused there, and ClickHouse is the
+    loop's). A revocation only asks the loop to flush its batch as soon as ``poll()`` returns;
+    an assignment keeps the uncommitted offsets of the partitions that stayed (their positions
+    stay too, so nothing would re-read those records)."""
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._writer._store_before_revocation()
+        self._writer._revoked = True
+        if self._writer._joining_since is None:
+            self._writer._joining_since = time.monotonic()
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pending = self._writer._pending_offsets
+        for tp in [tp for tp in pending if tp not in assigned]:
+            del pending[tp]  # its new owner replays from the last commit (rows are idempotent)
+        self._writer._joining_since = None
         log.info("writer assigned %d partition(s)", len(assigned))
 
 
@@ -80,9 +96,10 @@ class Writer:
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._batch = self._new_batch()
-        # Batches whose rows were stored during a revocation; their dead letters, commit and
-        # refresh wait for the loop (see _StoreOnRevoke).
-        self._stored: list[Batch] = []
+        # Offsets of stored rows not yet committed (their partitions were being rebalanced).
+        self._pending_offsets: dict[TopicPartition, int] = {}
+        self._revoked = False
+        self._joining_since: float | None = None  # a join began, no assignment since
         self.last_error: str | None = None
         self._last_refresh_attempt = 0.0
 
@@ -135,7 +152,7 @@ class Writer:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("writer loop failed; restarting from the committed offsets")
                 self._batch = self._new_batch()
-                self._stored.clear()  # uncommitted: replayed from the commits, idempotently
+                self._pending_offsets.clear()  # replayed from the commits, idempotently
                 self._close()
                 self._stopping.wait(2.0)
         self._close()
@@ -150,18 +167,24 @@ class Writer:
                 timeout_ms=max(10, int(timeout * 1000)),
                 max_records=max(1, self.settings.writer_batch_rows - self._batch.messages),
             )
-            self._settle_stored()
             for messages in records.values():
                 for message in messages:
                     self._add(
                         message.topic, message.partition, message.offset, message.key, message.value
                     )
             self._record_lag(consumer)
-            if self._batch.ready:
+            joining = self._joining_since
+            if joining is not None and time.monotonic() - joining > _REBALANCE_STALL_SECONDS:
+                self._joining_since = None
+                stalled = f"no assignment {_REBALANCE_STALL_SECONDS:.0f} s after a join"
+                raise RebalanceStalled(stalled)
+            revoked, self._revoked = self._revoked, False
+            if self._batch.ready or (revoked and not self._batch.empty):
                 self._flush()
+            elif self._pending_offsets:
+                self._commit({})
             elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
                 self._refresh(set(), set())
-        self._settle_stored()
         self._flush_quietly()
         if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
             self._refresh(set(), set())
@@ -185,47 +208,38 @@ class Writer:
         self._batch = self._new_batch()
         self._settle(batch)
 
-    def _store_before_revocation(self) -> None:
-        batch = self._batch
-        if batch.empty:
-            return
-        self._batch = self._new_batch()
-        try:
-            write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
-        except Stopped:
-            # Nothing committed: the next start (or owner) reads the batch again.
-            log.warning("stopped with an unwritten batch; Kafka will redeliver it")
-            return
-        self._stored.append(batch)
-
-    def _settle_stored(self) -> None:
-        while self._stored:
-            self._settle(self._stored.pop(0))
-
     def _settle(self, batch: Batch) -> None:
         """After the rows are stored: dead letters, then the offsets, then the refresh."""
         if batch.dead_letters:
             send_dead_letters(
                 self._output_producer(), self.settings.topic_prefix, batch.dead_letters
             )
-        assert self._consumer is not None
-        # A stored batch may hold partitions a rebalance gave to another writer: theirs to
-        # commit (the new owner replays from the last commit; rows are idempotent).
-        owned = self._consumer.assignment()
-        offsets = {
-            tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items() if tp in owned
-        }
-        try:
-            if offsets:
-                self._consumer.commit(offsets)
-            metrics.LAST_FLUSH.set(time.time())
-        except KafkaError as exc:
-            # E.g. a rebalance took the partitions away: their next owner replays this batch,
-            # which the tables' keys collapse. The rows are stored, so materialize anyway.
-            log.warning("offset commit failed (%s); the batch will be replayed", exc)
+        self._commit(batch.next_offsets)
         metrics.BATCH_SIZE.observe(batch.messages)
         self.last_error = None
         self._refresh(batch.stock_days, batch.flow_days)
+
+    def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit ``offsets`` and the pending ones, for the partitions this writer owns now;
+        the others wait (a rebalance is under way) or go (another writer owns them)."""
+        assert self._consumer is not None
+        pending = self._pending_offsets
+        for tp, offset in offsets.items():
+            pending[tp] = max(offset, pending.get(tp, offset))
+        owned = self._consumer.assignment()
+        ready = {tp: OffsetAndMetadata(o, "", -1) for tp, o in pending.items() if tp in owned}
+        if not ready:
+            return
+        try:
+            self._consumer.commit(ready, timeout_ms=_COMMIT_TIMEOUT_MS)
+        except KafkaError as exc:
+            # E.g. the group is rebalancing: retried after the next poll (rows are stored;
+            # if another writer gets the partitions, it replays them, idempotently).
+            log.warning("offset commit failed (%s); will retry", exc)
+            return
+        for tp in ready:
+            del pending[tp]
+        metrics.LAST_FLUSH.set(time.time())
 
     def _failed(self, reason: str) -> None:
         self.last_error = reason
@@ -270,9 +284,10 @@ class Writer:
             auto_offset_reset="earliest",
             max_poll_records=self.settings.writer_batch_rows,
         )
+        self._joining_since = time.monotonic()
         for topic in self.router.topics:  # metadata first: an assignor without it assigns nothing
             self._consumer.partitions_for_topic(topic)
-        self._consumer.subscribe(self.router.topics, listener=_StoreOnRevoke(self))
+        self._consumer.subscribe(self.router.topics, listener=_FlushAfterRevoke(self))
 
     def _output_producer(self) -> KafkaProducer:
         """One producer for dead letters and kpi-results (kafka-python's is thread-safe)."""
