@@ -175,39 +175,11 @@ def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
     return PendingEvent(source=source, id=event_id, type=event_type, time=moment, data=data)
 
 
-def _valid_event(envelope: Any) -> PendingEvent | None:
-    """The common case, cheaply: an envelope that passes every check of
-    :func:`validate_envelope` becomes the same event; anything unusual gives ``None`` and is
-    judged (and its reasons written) by :func:`validate_envelope`."""
-    if type(envelope) is not dict or envelope.get("specversion") != "1.0":
-        return None
-    event_id, source, type_name = envelope.get("id"), envelope.get("source"), envelope.get("type")
-    event_type = _TYPES.get(type_name) if type(type_name) is str else None
-    data, declared = envelope.get("data"), envelope.get("datacontenttype")
-    if (
-        event_type is None
-        or type(event_id) is not str
-        or not 0 < len(event_id) <= _MAX_ATTR
-        or type(source) is not str
-        or not 0 < len(source) <= _MAX_ATTR
-        or type(data) is not dict
-        or "data_base64" in envelope
-        or not (declared is None or declared == "application/json")
-    ):
-        return None
-    try:
-        moment = parse_time(envelope.get("time"))
-        data = validate_data(event_type, data)
-    except (ValueError, ValidationError):
-        return None
-    return PendingEvent(source=source, id=event_id, type=event_type, time=moment, data=data)
-
-
 def validate_all(envelopes: Sequence[Any]) -> tuple[list[PendingEvent], list[Problem]]:
     events: list[PendingEvent] = []
     problems: list[Problem] = []
     for index, envelope in enumerate(envelopes):
-        result = _valid_event(envelope) or validate_envelope(index, envelope)
+        result = validate_envelope(index, envelope)
         if isinstance(result, Problem):
             problems.append(result)
         else:

@@ -131,19 +131,18 @@ class EventProducer:
         acks = _Acks(len(events), asyncio.get_running_loop())
         on_success = acks.on_success
         on_failure: dict[str, Any] = {}
-        send, topics, time_ns = self._producer.send, self._topics, time.time_ns
+        send, topics, next_seq = self._producer.send, self._topics, self.next_seq
         self._pending += len(events)
         metrics.PRODUCER_QUEUE.set(self._pending)
         try:
             # The hot loop of ingest: every line here runs once per event.
             for position, event in enumerate(events):
-                self._last_seq = seq = max(self._last_seq + 1, time_ns())  # as next_seq()
                 topic = topics[event.type]
                 failed = on_failure.get(topic)
                 if failed is None:
                     failed = on_failure[topic] = functools.partial(acks.on_failure, topic)
                 try:
-                    future = send(topic, value=canonical_bytes(event, seq), key=event.key)
+                    future = send(topic, value=canonical_bytes(event, next_seq()), key=event.key)
                 except (KafkaError, ValueError, TypeError) as exc:
                     log.warning("producer refused a record for %s: %s", topic, exc)
                     acks.fail_unsent(topic, len(events) - position, exc)

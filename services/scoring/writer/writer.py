@@ -206,10 +206,6 @@ class Writer:
             return
         write_rows(self.client, batch.rows, self._stopping, on_failure=self._failed)
         self._batch = self._new_batch()
-        self._settle(batch)
-
-    def _settle(self, batch: Batch) -> None:
-        """After the rows are stored: dead letters, then the offsets, then the refresh."""
         if batch.dead_letters:
             send_dead_letters(
                 self._output_producer(), self.settings.topic_prefix, batch.dead_letters
