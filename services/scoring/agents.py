@@ -1,21 +1,23 @@
-"""The scoring agent: source events → entity versions → ``kpi-counters``, exactly once.
+"""The scoring agent: source events → entity versions → ``kpi-counters``, at least once, with
+idempotent updates.
 
-Exactly once, and why: a counter is a running sum, so scoring an event twice (after a crash,
-a rebalance or a SIGKILL) would count a dossier twice, and losing an update would leave a
-counter short; rankings and awards read these sums directly. Faust's Kafka transactions
-(``processing_guarantee="exactly_once"``: one transactional producer per source partition,
-consumers reading ``read_committed``) put in *one* transaction, per source partition:
-the entity-table changelog writes, the ``kpi-counters`` messages (the counters table's own
-changelog) and the consumer offsets of the events that caused them. A crash aborts the open
-transaction; the restarted worker rebuilds its tables from the committed changelogs and
-re-scores exactly the events whose offsets were not committed.
+Why that is exact: the only state that matters is the entity table (entity key → the entity's
+versions). Adding an event to its entity is idempotent (``(source, id)`` dedupe, order-free
+merge: ``processors.state``), so scoring an event again after a crash, a rebalance or a SIGKILL
+changes nothing. The counters are *derived* state: the sum of every entity's contribution.
+They are kept up to date incrementally between restores, and at every restore they are
+rebuilt from the restored entities and compared with what ``kpi-counters`` last said; each
+counter that differs is published again (:meth:`Scorer.reconcile`). ``kpi-counters`` carries
+absolute values on a compacted topic, so publishing one twice is harmless.
 
-Faust's own batching cannot keep that promise alone: table writes go through a buffer that a
-commit does not wait for, and a commit (periodic, on rebalance, on shutdown) can run while a
-batch is half sent, or sent but not yet acknowledged. So this module sends every message
-itself, awaited, under :attr:`Scorer.lock`, and acknowledges the batch's events under the same
-lock; every commit of the consumer takes that lock too (``ScoringApp``). A commit therefore
-covers whole batches: their messages and their offsets, or neither.
+What a batch must guarantee: its events are acknowledged (so their offsets can be committed)
+only after every message it caused is acknowledged by the broker. A crash can then only leave
+the changelogs *ahead* of the committed offsets, never behind: the events are scored again and
+change nothing, and a counter message lost with the crash is repaired by the reconcile.
+
+Exactly-once (Kafka transactions) was the first design; Faust 0.15's transactional commits
+around its post-restore seek left counters off by one now and then after a SIGKILL
+(docs/attempts/), and the transactions cost throughput. Nothing here needs them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from faust.tables.base import Collection
 from faust.types import TP, AppT, EventT
 
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.processors import EntityState, Number, apply, exact
+from services.scoring.positions import Positions, Verdict
+from services.scoring.processors import EntityState, Number, apply, contribution, exact
 from services.scoring.processors.measures import normalise
 from thidua.contracts.events import CanonicalEvent
 from thidua.contracts.topics import Topic, physical
@@ -41,8 +44,6 @@ from thidua.contracts.topics import Topic, physical
 log = logging.getLogger(__name__)
 
 STAGE = "scoring"
-
-Acknowledge = Callable[[EventT], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class DeadLetters:
 
 
 class Scorer:
-    """Scores batches of source events and sends their messages inside the transactions."""
+    """Scores batches of source events; publishes their messages before acknowledging them."""
 
     def __init__(
         self,
@@ -124,14 +125,17 @@ class Scorer:
         *,
         entities: Collection,
         counters: Collection,
-        group_topic: str,
+        source_topics: frozenset[str],
         indicator_ids: frozenset[str],
         metrics: ScoringMetrics,
         dead_letters: DeadLetters,
         lock: asyncio.Lock,
+        start_offsets: Callable[[set[TP]], Awaitable[dict[TP, int]]],
     ) -> None:
         self.app = app
-        self.group_topic = group_topic
+        self.start_offsets = start_offsets
+        self.positions = Positions()
+        self.source_topics = source_topics
         self.entities = entities
         self.counters = counters
         self.indicator_ids = indicator_ids
@@ -139,33 +143,115 @@ class Scorer:
         self.dead_letters = dead_letters
         self.lock = lock
         self.last_offsets: dict[TP, int] = {}
+        # Source partitions whose tables are restored and reconciled: only their events are
+        # scored (an event of another partition would be added to a store without its past).
+        self.owned: frozenset[int] = frozenset()
 
-    async def score_batch(self, events: Sequence[EventT], ack: Acknowledge) -> None:
-        """Score ``events``, hand every resulting message to its transaction, then ``ack`` them.
+    async def score_batch(self, events: Sequence[EventT]) -> None:
+        """Score ``events`` and wait until the broker has every resulting message; their
+        offsets may be committed from then on. Under :attr:`lock` (a revocation waits for
+        the batch in hand); shielded, so a shutdown cancelling the agent mid-batch does not
+        cut it short."""
+        await asyncio.shield(self._score_batch(events))
 
-        All under :attr:`lock`, so a commit sees the batch whole or not at all; shielded, so
-        a shutdown cancelling the agent mid-batch does not cut it short.
-        """
-        await asyncio.shield(self._score_batch(events, ack))
-
-    async def _score_batch(self, events: Sequence[EventT], ack: Acknowledge) -> None:
+    async def _score_batch(self, events: Sequence[EventT]) -> None:
         async with self.lock:
             started = time.perf_counter()
-            outgoing, letters = self.score(events)
+            scored = [event for event in events if await self._take(event)]
+            outgoing, letters = self.score(scored)
             try:
                 await self._send(outgoing)
                 if letters:
                     await self.dead_letters.flush()
             except Exception:  # noqa: BLE001 - see below
-                # Part of this batch may be in the open transactions while its offsets are not
-                # acknowledged: any commit now would count it twice. Exit without committing;
-                # the broker aborts the open transactions.
-                log.critical("cannot hand a batch to the producer: exiting", exc_info=True)
+                # The batch's offsets are not committed; its messages may be partly written
+                # (harmless: the restart scores the events again and reconciles the counters).
+                # Going on would leave the published counters behind the tables.
+                log.critical("cannot deliver a batch's messages: exiting", exc_info=True)
                 os._exit(70)
+            self.positions.delivered()
             for event in events:
-                await ack(event)  # Faust's own ack after the batch is then a no-op
+                _release(self.app, event)
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
-            self.metrics.batch_events.observe(len(events))
+            self.metrics.batch_events.observe(len(scored))
+
+    async def _take(self, event: EventT) -> bool:
+        """Whether to score ``event`` (see ``positions``); seeks back over a hole."""
+        message = event.message
+        if message.partition not in self.owned:
+            return False  # the partition's owner scores it from its committed offset
+        verdict = self.positions.classify(message.tp, message.offset)
+        if verdict is Verdict.SEEK:
+            offset = self.positions.next_offset(message.tp)
+            log.info(
+                "%s: offset %d came before %s: reading again", message.tp, message.offset, offset
+            )
+            self.metrics.seeks.inc()
+            await self.app.consumer.seek(message.tp, offset)
+        return verdict is Verdict.SCORE
+
+    async def reconcile(self) -> int:
+        """After the tables are restored: rebuild every counter of the assigned partitions
+        from the restored entities, publish each one that differs from the restored
+        ``kpi-counters`` value, and start scoring those partitions. Returns the count."""
+        async with self.lock:
+            started = time.perf_counter()
+            partitions = self.active_partitions()
+            truth = rebuild_counters(self.entities.data, partitions)
+            published = self.counters.data
+            where = getattr(published, "_key_partition", {})
+            outgoing: list[Outgoing] = []
+            counter_topic = self.counters.changelog_topic.get_topic_name()
+            for (partition, unit_id, measure, day), total in truth.items():
+                key = counter_key(unit_id, measure, day, partition)
+                raw = published.get(key)
+                if total == counter_number(raw):  # (absent reads as 0: a zero need not exist)
+                    continue
+                value = counter_value(unit_id, measure, day, partition, total)
+                _put(self.counters, partition, key, value)
+                outgoing.append(Outgoing(counter_topic, partition, key, value))
+            for key, raw in list(published.data.items()):  # type: ignore[attr-defined]
+                if where.get(key) not in partitions or counter_number(raw) == 0:
+                    continue
+                slot = _counter_key_tuple(key)
+                if slot in truth:
+                    continue
+                # Published, but no restored entity contributes to it (any more).
+                partition, unit_id, measure, day = slot
+                value = counter_value(unit_id, measure, day, partition, 0)
+                _put(self.counters, partition, key, value)
+                outgoing.append(Outgoing(counter_topic, partition, key, value))
+            await self._send(outgoing)
+            actives = self.app.assignor.assigned_actives()
+            sources = {tp for tp in actives if tp.topic in self.source_topics}
+            self.positions.start(await self.start_offsets(sources))
+            self.owned = frozenset(partitions)
+            self.metrics.counters_repaired.inc(len(outgoing))
+            log.info(
+                "reconciled partitions %s: %d counters from %d entities, %d republished (%.2f s)",
+                sorted(partitions),
+                len(truth),
+                len(self.entities.data),
+                len(outgoing),
+                time.perf_counter() - started,
+            )
+            return len(outgoing)
+
+    def active_partitions(self) -> set[int]:
+        actives = self.app.assignor.assigned_actives()
+        return {tp.partition for tp in actives if tp.topic in self.source_topics}
+
+    async def forget(self) -> None:
+        """On revocation, after the batch in hand: stop scoring and empty the stores (every
+        restore then reads the changelogs whole, see ``app``)."""
+        async with self.lock:
+            self.owned = frozenset()
+            self.positions.clear()
+            for table in (self.entities, self.counters):
+                store = table.data
+                store.data.clear()  # type: ignore[attr-defined]
+                getattr(store, "_key_partition", {}).clear()
+            self.last_offsets.clear()
 
     def score(self, events: Iterable[EventT]) -> tuple[list[Outgoing], int]:
         """Pure in-memory part: update the tables' stores, return the messages to send."""
@@ -240,40 +326,71 @@ class Scorer:
         return None
 
     async def _send(self, outgoing: Sequence[Outgoing]) -> None:
-        producer = self.app.producer
-        transactional_ids: dict[int, str] = {}
+        """Send ``outgoing`` in order per partition and wait for the broker's acknowledgement
+        (records go straight into aiokafka batches: one future per batch, not per message)."""
+        if not outgoing:
+            return
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+        futures: list[Awaitable[Any]] = []
+        batches: dict[tuple[str, int], Any] = {}
         for message in outgoing:
-            transactional_id = transactional_ids.get(message.partition)
-            if transactional_id is None:
-                transactional_id = self._transactional_id(message.partition)
-                transactional_ids[message.partition] = transactional_id
-            await producer.send(
-                message.topic,
-                message.key,
-                message.value,
-                message.partition,
-                None,
-                None,
-                transactional_id=transactional_id,
-            )
+            slot = (message.topic, message.partition)
+            batch = batches.get(slot)
+            if batch is None:
+                batch = batches[slot] = producer.create_batch()
+            if batch.append(key=message.key, value=message.value, timestamp=None) is None:
+                futures.append(await producer.send_batch(batch, slot[0], partition=slot[1]))
+                batch = batches[slot] = producer.create_batch()
+                if batch.append(key=message.key, value=message.value, timestamp=None) is None:
+                    raise ValueError(f"a {len(message.value)}-byte message exceeds a batch")
+        for slot, batch in batches.items():
+            if batch.record_count():
+                futures.append(await producer.send_batch(batch, slot[0], partition=slot[1]))
+        await asyncio.gather(*futures)
         counter_topic = self.counters.changelog_topic.get_topic_name()
         self.metrics.counters_published.inc(sum(1 for m in outgoing if m.topic == counter_topic))
 
-    def _transactional_id(self, partition: int) -> str:
-        """The id Faust commits this source partition's offsets under (its TransactionManager):
-        the source topics are co-partitioned, so they share one assignor group."""
-        group = self.app.assignor.group_for_topic(self.group_topic)
-        return f"{self.app.conf.id}-{group}-{partition}"
-
     async def commit(self) -> bool:
-        """Commit the open transactions with the offsets of every batch scored so far (the
-        consumer's commit takes :attr:`lock`, see ``ScoringApp``)."""
+        """Commit the positions of the batches the broker has acknowledged."""
         if self.app.rebalancing:
             return False
-        committed = await self.app.consumer.commit()
+        offsets = self.positions.to_commit()
+        if not offsets:
+            return False
+        committed = await self.app.consumer._commit(offsets)  # type: ignore[attr-defined]
         if committed:
+            self.positions.committed(offsets)
             self.metrics.commits.inc()
         return bool(committed)
+
+
+def rebuild_counters(
+    entities: Any, partitions: set[int]
+) -> dict[tuple[int, str, str, str], Number]:
+    """Every counter of ``partitions`` as the sum of the stored entities' contributions."""
+    where = getattr(entities, "_key_partition", {})
+    totals: dict[tuple[int, str, str, str], Number] = {}
+    for key, raw in entities.data.items():
+        partition = where.get(key)
+        if partition not in partitions or not raw:
+            continue
+        for (unit_id, measure, day), value in contribution(EntityState.from_bytes(raw)).items():
+            slot = (partition, unit_id, measure, day)
+            totals[slot] = totals.get(slot, 0) + value
+    return {slot: normalise(total) for slot, total in totals.items()}
+
+
+def _counter_key_tuple(key: bytes) -> tuple[int, str, str, str]:
+    *unit, measure, day, partition = key.decode().split("|")
+    return int(partition), "|".join(unit), measure, day
+
+
+def _release(app: AppT, event: EventT) -> None:
+    """Done with ``event``: Faust must neither wait for it nor record its offset (the scorer
+    commits its own positions, and Faust's acknowledgement would then be a no-op)."""
+    message = event.message
+    message.acked = True
+    app.consumer._unacked_messages.discard(message)  # type: ignore[attr-defined]
 
 
 def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:

@@ -8,9 +8,11 @@ or takes over a partition:
 - ``entity_to_versions``: entity key → the entity's versions (``processors.EntityState``);
 - ``counter_to_value``: ``"{unit_id}|{measure}|{day}|{partition}"`` → the counter message. Its
   changelog *is* the compacted ``kpi-counters`` topic: the absolute value of every changed
-  counter is published in the same transaction as the offsets that changed it.
+  counter is published before the offsets that changed it are committed. After each restore
+  the counters are rebuilt from the entities and the ones that differ published again.
 
-Exactly once is explained in :mod:`services.scoring.agents`. Several workers with the same app
+Why this is exact (at least once, idempotent updates) is explained in
+:mod:`services.scoring.agents`. Several workers with the same app
 id share the partitions; each needs its own ``scoring_port`` and ``scoring_data_dir``.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -33,7 +36,7 @@ from thidua.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
 
-# Faust never commits on its own timer (see agents): our commit task does, between batches.
+# Faust never commits on its own timer: our commit task does (and counts it).
 _NEVER = 10**9
 
 
@@ -42,82 +45,80 @@ def broker_urls(bootstrap: str) -> list[str]:
 
 
 class ScoringApp(faust.App):
-    """A Faust app whose consumer commits only between scored batches (see ``agents``)."""
+    """A Faust app whose consumer restores changelogs whole and leaves offsets to the scorer."""
 
-    batch_lock: asyncio.Lock
     scorer: Scorer
 
     def _new_consumer(self) -> ConsumerT:
         consumer = super()._new_consumer()
-        _commit_between_batches(self, consumer, self.batch_lock)
         _recover_up_to_end_offsets(consumer)
-        _acknowledge_each_offset_once(self, consumer)
+        # Faust drops a message whose offset is below the last one it read (and around a
+        # seek that loses events, see ``positions``): deliver everything, the scorer sorts.
+        consumer._read_offset = _NothingRead()  # type: ignore[attr-defined]
+        _seek_to_scorer_positions(self, consumer)
         return consumer
 
 
-def _commit_between_batches(app: faust.App, consumer: ConsumerT, lock: asyncio.Lock) -> None:
-    """Every commit waits for the batch in hand (see ``agents``), and none runs once Faust has
-    ended the transactions (``start_new_transaction=False``, on shutdown and before a
-    rebalance) until they begin again: Faust's shutdown commits twice, and events
-    acknowledged in between (re-deliveries, already counted) cannot go anywhere."""
-    commit = consumer.commit
-    ended = False
+def _seek_to_scorer_positions(app: ScoringApp, consumer: ConsumerT) -> None:
+    """After a restore Faust seeks the source partitions to their committed offsets, but a
+    partition never committed is not sought at all: it stays wherever the fetches made
+    while the streams were suspended left it (past records Faust dropped), and those events
+    would never be scored. Seek every partition to where the scorer resumes."""
+    perform_seek = consumer.perform_seek
 
-    async def commit_whole_batches(*args: Any, **kwargs: Any) -> bool:
-        nonlocal ended
-        async with lock:
-            if ended:
-                return False
-            committed = bool(await commit(*args, **kwargs))
-            if kwargs.get("start_new_transaction", True) is False:
-                ended = True
-            return committed
+    async def seek_everything() -> None:
+        await perform_seek()
+        for tp, offset in app.scorer.positions.starts().items():
+            await consumer.seek(tp, offset)
 
-    consumer.commit = commit_whole_batches  # type: ignore[method-assign]
-
-    @app.on_partitions_assigned.connect
-    async def transactions_began(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
-        nonlocal ended
-        ended = False
+    consumer.perform_seek = seek_everything  # type: ignore[method-assign]
 
 
-def _acknowledge_each_offset_once(app: faust.App, consumer: ConsumerT) -> None:
-    """Ignore a second acknowledgement of an offset already acknowledged.
+class _NothingRead(dict):  # type: ignore[type-arg]
+    """Faust's per-partition "last offset read", always unknown: no drop, no gap filling."""
 
-    After restoring the tables Faust seeks the source partitions back to their committed
-    offsets, and the events read just before are delivered again. Scoring them again changes
-    nothing (their ``(source, id)`` are in the entity table), but Faust would record their
-    offsets twice and then commit only one offset per commit. Positions reset whenever
-    partitions are revoked, since the next owner must acknowledge everything it reads.
-    """
-    acknowledge = consumer.ack
-    highest: dict[TP, int] = {}
+    def __getitem__(self, key: Any) -> None:
+        return None
 
-    def acknowledge_once(message: Any) -> bool:
-        tp, offset = message.tp, message.offset
-        if offset <= highest.get(tp, -1):
-            message.acked = True
-            consumer._unacked_messages.discard(message)  # type: ignore[attr-defined]
-            return False
-        highest[tp] = offset
-        return bool(acknowledge(message))
+    def get(self, key: Any, default: Any = None) -> None:
+        return None
 
-    consumer.ack = acknowledge_once  # type: ignore[method-assign]
 
-    @app.on_partitions_revoked.connect
-    async def forget_positions(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
-        for tp in revoked:
-            highest.pop(tp, None)
+def start_offsets(consumer: ConsumerT) -> Callable[[set[TP]], Awaitable[dict[TP, int]]]:
+    """Where scoring starts in each source partition: its committed offset, else (never
+    committed) its first offset, as Faust's ``auto_offset_reset="earliest"`` reads it."""
+    thread = consumer._thread  # type: ignore[attr-defined]
+
+    async def read(partitions: tuple[TP, ...]) -> dict[TP, int]:
+        from aiokafka import TopicPartition
+
+        client = thread._ensure_consumer()
+        tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        starts: dict[TP, int] = {}
+        missing = []
+        for tp in tps:
+            committed = await client.committed(tp)
+            if committed is None:
+                missing.append(tp)
+            else:
+                starts[TP(tp.topic, tp.partition)] = committed
+        if missing:
+            for tp, offset in (await client.beginning_offsets(missing)).items():
+                starts[TP(tp.topic, tp.partition)] = offset
+        return starts
+
+    async def starts(partitions: set[TP]) -> dict[TP, int]:
+        return await thread.call_thread(read, tuple(partitions))
+
+    return starts
 
 
 def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
-    """Make table recovery read each changelog up to its end (its last stable offset).
+    """Make table recovery read each changelog up to its end, as the broker says now.
 
-    In exactly-once mode Faust 0.15 asks aiokafka for the last stable offset *seen in a fetch*,
-    which is unknown for a changelog partition this worker has never fetched: when a worker
-    takes over a partition from another one, recovery then believes the changelog is empty and
-    the counters restart from zero. ``end_offsets`` asks the broker, and a ``read_committed``
-    consumer gets the last stable offset from it.
+    Faust 0.15 may take the end from the last fetch of a partition (a worker that has never
+    fetched a changelog partition it takes over would believe it empty); ``end_offsets``
+    asks the broker.
     """
     thread = consumer._thread  # type: ignore[attr-defined]
 
@@ -143,7 +144,9 @@ def create_app(
         settings.scoring_app_id,
         broker=broker_urls(settings.kafka_bootstrap),
         store="memory://",
-        processing_guarantee="exactly_once",
+        processing_guarantee="at_least_once",
+        # Batches of the changelog sends (agents._send): fewer, larger produce requests.
+        producer_max_batch_size=512 * 1024,
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=True,
         table_standby_replicas=0,
@@ -191,40 +194,37 @@ def create_app(
         help="counter → kpi-counters message",
         **table_types,
     )
-    app.batch_lock = asyncio.Lock()
     metrics = ScoringMetrics()
     dead_letters = DeadLetters(settings.kafka_bootstrap, prefix)
     scorer = Scorer(
         app,
         entities=entities,
         counters=counters,
-        group_topic=source_names[0],
+        source_topics=frozenset(source_names),
         indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
         metrics=metrics,
         dead_letters=dead_letters,
-        lock=app.batch_lock,
+        lock=asyncio.Lock(),
+        start_offsets=lambda partitions: start_offsets(app.consumer)(partitions),
     )
 
     @app.on_partitions_revoked.connect
-    async def forget_uncommitted_state(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+    async def forget_tables(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         # After every rebalance Faust restores each assigned partition of an in-memory table
-        # from its changelog (committed records only), kept partitions included. State that a
-        # still-open transaction wrote must not survive beside it: an entity created there
-        # would look like a resend when its event is scored again.
-        for table in (entities, counters):
-            store = table.data
-            store.data.clear()  # type: ignore[attr-defined]
-            getattr(store, "_key_partition", {}).clear()
-        # …and the restore must then read every changelog from its start: Faust resumes the
-        # partitions it keeps from where their last restore stopped (right for a store that
-        # kept its data, not for one emptied here), so state older than that would be lost.
+        # from its changelog, kept partitions included; it resumes those from where their last
+        # restore stopped (right for a store that kept its data). The scorer empties its stores
+        # here, so the restore must read every changelog from its start.
+        await scorer.forget()
         app.tables.recovery.active_offsets.clear()
-        scorer.last_offsets.clear()
+
+    # Once the tables are restored (all of them: Faust calls recovery callbacks only then),
+    # before the streams resume.
+    counters.on_recover(scorer.reconcile)
 
     @app.agent(sources, name="score_entities")
     async def score_entities(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(batch_size, within=batch_seconds):
-            await scorer.score_batch(events, stream.ack)
+            await scorer.score_batch(events)
 
     @app.timer(commit_seconds, name="commit_scored_batches")
     async def commit_scored_batches() -> None:

@@ -29,8 +29,17 @@ class ScoringMetrics:
         self.counters_published = Counter(
             "thidua_scoring_counters_published_total", "kpi-counters messages sent", registry=r
         )
-        # Kafka transactions committed (changelogs + kpi-counters + consumer offsets).
-        self.commits = Counter("thidua_scoring_commits_total", "Transactions committed", registry=r)
+        # Counter values published again by the reconcile after a restore (non-zero after a
+        # crash: counters the dead worker had not published, or published ahead).
+        self.counters_repaired = Counter(
+            "thidua_scoring_counters_repaired_total",
+            "kpi-counters messages re-published after a restore",
+            registry=r,
+        )
+        # Source partitions read again from a hole in the delivered offsets (see positions).
+        self.seeks = Counter("thidua_scoring_seeks_total", "Seeks back over a hole", registry=r)
+        # Offset commits of the source partitions (every event before them fully published).
+        self.commits = Counter("thidua_scoring_commits_total", "Offset commits", registry=r)
         # Wall time to score one batch and hand its messages to the producer.
         self.batch_seconds = Histogram(
             "thidua_scoring_batch_seconds",

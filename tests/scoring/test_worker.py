@@ -155,14 +155,6 @@ def test_exact_counters_corrections_resends_and_dead_letters(
     assert worker.stop() == 0
 
 
-# KNOWN BUG (issue 4, open): after a SIGKILL and restart a counter is occasionally off by
-# one or two (~1 run in 3 under load). What the traces show: in the restarted worker some
-# partitions' committed offsets advance one offset per commit or not at all (Faust's
-# acknowledgement bookkeeping around its seek), so their transactions stay open for long.
-# The hand-over bug that also hit this test (kept partitions restored from where their last
-# restore stopped) is fixed and tested by the two-worker test below. This test stays strict;
-# it is re-run so one unlucky run does not hide everything else.
-@pytest.mark.flaky(reruns=3)
 def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     kafka_bootstrap: str,
     topic_prefix: str,
@@ -182,7 +174,7 @@ def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     deadline = time.monotonic() + 60
     while events_scored(worker) < 1500 and time.monotonic() < deadline:
         time.sleep(0.05)
-    worker.kill()  # mid-stream: a batch in hand, transactions open
+    worker.kill()  # mid-stream: a batch in hand, offsets uncommitted
 
     reader.poll(1)
     assert 0 < len(reader.latest), "some counters were committed before the kill"
@@ -196,10 +188,6 @@ def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     assert restarted.stop() == 0
 
 
-# Re-run for the KNOWN BUG described above the SIGKILL test: it also hits this test's last
-# hand-over, rarely (1 CI run in 4 this session). The earlier hand-over bug it was written
-# for (kept partitions restored only from their last restore) fails it every time unfixed.
-@pytest.mark.flaky(reruns=3)
 def test_two_workers_share_the_partitions(
     kafka_bootstrap: str,
     topic_prefix: str,
