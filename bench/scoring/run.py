@@ -135,7 +135,7 @@ def main() -> None:
     print(f"raw aiokafka consumer    {raw['per_second']:,.0f} events/s")
     if scoring["complete"]:
         print(
-            f"scoring worker (1, EOS)  {scoring['per_second']:,.0f} events/s  "
+            f"scoring worker (1)       {scoring['per_second']:,.0f} events/s  "
             f"({scoring['seconds']:.1f} s after ready; startup {scoring['startup_seconds']:.1f} s; "
             f"{scoring['counters']} counters)"
         )
