@@ -196,7 +196,9 @@ class Scorer:
         ``kpi-counters`` value, and start scoring those partitions. Returns the count."""
         async with self.lock:
             started = time.perf_counter()
-            partitions = self.active_partitions()
+            actives = self.app.assignor.assigned_actives()
+            sources = {tp for tp in actives if tp.topic in self.source_topics}
+            partitions = {tp.partition for tp in sources}
             truth = rebuild_counters(self.entities.data, partitions)
             published = self.counters.data
             where = getattr(published, "_key_partition", {})
@@ -222,8 +224,6 @@ class Scorer:
                 _put(self.counters, partition, key, value)
                 outgoing.append(Outgoing(counter_topic, partition, key, value))
             await self._send(outgoing)
-            actives = self.app.assignor.assigned_actives()
-            sources = {tp for tp in actives if tp.topic in self.source_topics}
             self.positions.start(await self.start_offsets(sources))
             self.owned = frozenset(partitions)
             self.metrics.counters_repaired.inc(len(outgoing))
@@ -236,10 +236,6 @@ class Scorer:
                 time.perf_counter() - started,
             )
             return len(outgoing)
-
-    def active_partitions(self) -> set[int]:
-        actives = self.app.assignor.assigned_actives()
-        return {tp.partition for tp in actives if tp.topic in self.source_topics}
 
     async def forget(self) -> None:
         """On revocation, after the batch in hand: stop scoring and empty the stores (every

@@ -63,7 +63,10 @@ def _seek_to_scorer_positions(app: ScoringApp, consumer: ConsumerT) -> None:
     """After a restore Faust seeks the source partitions to their committed offsets, but a
     partition never committed is not sought at all: it stays wherever the fetches made
     while the streams were suspended left it (past records Faust dropped), and those events
-    would never be scored. Seek every partition to where the scorer resumes."""
+    would never be scored. Seek every partition to where the scorer resumes.
+
+    Faust also calls ``perform_seek`` from ``getmany`` whenever its flow is suspended (during
+    any rebalance), so the scorer's positions are started by its reconcile, not here."""
     perform_seek = consumer.perform_seek
 
     async def seek_everything() -> None:
