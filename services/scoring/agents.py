@@ -26,17 +26,25 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from faust.tables.base import Collection
-from faust.types import TP, AppT, EventT
+from faust.types import TP, AppT
 
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
-from services.scoring.processors import EntityState, Number, apply, contribution, exact
+from services.scoring.processors import (
+    Contribution,
+    EntityState,
+    Number,
+    advance,
+    contribution,
+    exact,
+)
 from services.scoring.processors.measures import normalise
 from thidua.contracts.events import CanonicalEvent
 from thidua.contracts.topics import Topic, physical
@@ -131,9 +139,13 @@ class Scorer:
         dead_letters: DeadLetters,
         lock: asyncio.Lock,
         start_offsets: Callable[[set[TP]], Awaitable[dict[TP, int]]],
+        seek: Callable[[TP, int], Awaitable[None]],
+        recent_limit: int = 100_000,
+        in_flight: int = 2,
     ) -> None:
         self.app = app
         self.start_offsets = start_offsets
+        self.seek = seek
         self.positions = Positions()
         self.source_topics = source_topics
         self.entities = entities
@@ -143,41 +155,74 @@ class Scorer:
         self.dead_letters = dead_letters
         self.lock = lock
         self.last_offsets: dict[TP, int] = {}
+        # Decoded states of recently written entities and their contributions (``_remember``):
+        # always what the entity store holds for them; emptied with the stores.
+        self.recent: dict[bytes, tuple[EntityState, Contribution | None]] = {}
+        self.recent_limit = recent_limit
+        # Batches sent, whose acknowledgements are awaited in order (``_deliver``).
+        self._deliveries: deque[asyncio.Future[None]] = deque()
+        self.in_flight = in_flight
         # Source partitions whose tables are restored and reconciled: only their events are
         # scored (an event of another partition would be added to a store without its past).
         self.owned: frozenset[int] = frozenset()
 
-    async def score_batch(self, events: Sequence[EventT]) -> None:
-        """Score ``events`` and wait until the broker has every resulting message; their
-        offsets may be committed from then on. Under :attr:`lock` (a revocation waits for
-        the batch in hand); shielded, so a shutdown cancelling the agent mid-batch does not
-        cut it short."""
-        await asyncio.shield(self._score_batch(events))
+    async def score_batch(self, messages: Sequence[Any]) -> None:
+        """Score ``messages`` (source records, in order per partition) and send the resulting
+        messages; their offsets may be committed once the broker has every one of them.
 
-    async def _score_batch(self, events: Sequence[EventT]) -> None:
+        The broker's acknowledgements are awaited in the background (:meth:`_deliver`), so
+        the next batch is scored meanwhile; at most ``in_flight`` batches wait at once.
+        Under :attr:`lock` (a revocation waits for the batch in hand and its delivery);
+        shielded, so a shutdown cancelling the agent mid-batch does not cut it short."""
+        await asyncio.shield(self._score_batch(messages))
+
+    async def _score_batch(self, messages: Sequence[Any]) -> None:
         async with self.lock:
             started = time.perf_counter()
-            scored = [event for event in events if await self._take(event)]
+            scored = [message for message in messages if await self._take(message)]
             outgoing, letters = self.score(scored)
             try:
-                await self._send(outgoing)
-                if letters:
-                    await self.dead_letters.flush()
-            except Exception:  # noqa: BLE001 - see below
-                # The batch's offsets are not committed; its messages may be partly written
-                # (harmless: the restart scores the events again and reconciles the counters).
-                # Going on would leave the published counters behind the tables.
-                log.critical("cannot deliver a batch's messages: exiting", exc_info=True)
-                os._exit(70)
-            self.positions.delivered()
-            for event in events:
-                _release(self.app, event)
-            self.metrics.batch_seconds.observe(time.perf_counter() - started)
+                acks = await self._issue(outgoing)
+            except Exception:  # noqa: BLE001 - see _deliver
+                _cannot_deliver()
+            previous = self._deliveries[-1] if self._deliveries else None
+            delivery = asyncio.ensure_future(
+                self._deliver(previous, acks, letters, self.positions.mark(), started)
+            )
+            self._deliveries.append(delivery)
             self.metrics.batch_events.observe(len(scored))
+            while len(self._deliveries) > self.in_flight:
+                await self._deliveries[0]
 
-    async def _take(self, event: EventT) -> bool:
-        """Whether to score ``event`` (see ``positions``); seeks back over a hole."""
-        message = event.message
+    async def _deliver(
+        self,
+        previous: asyncio.Future[None] | None,
+        acks: Sequence[Awaitable[Any]],
+        letters: int,
+        mark: dict[Any, int],
+        started: float,
+    ) -> None:
+        """After the batch before, wait for the broker's acknowledgement of a batch's
+        messages; its offsets may then be committed."""
+        try:
+            if previous is not None:
+                await previous
+            await asyncio.gather(*acks)
+            if letters:
+                await self.dead_letters.flush()
+        except Exception:  # noqa: BLE001 - see _cannot_deliver
+            _cannot_deliver()
+        self.positions.delivered(mark)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._deliveries.popleft()
+
+    async def _settle(self) -> None:
+        """Wait until every batch sent is acknowledged (and its positions durable)."""
+        while self._deliveries:
+            await self._deliveries[-1]
+
+    async def _take(self, message: Any) -> bool:
+        """Whether to score ``message`` (see ``positions``); seeks back over a hole."""
         if message.partition not in self.owned:
             return False  # the partition's owner scores it from its committed offset
         verdict = self.positions.classify(message.tp, message.offset)
@@ -187,7 +232,7 @@ class Scorer:
                 "%s: offset %d came before %s: reading again", message.tp, message.offset, offset
             )
             self.metrics.seeks.inc()
-            await self.app.consumer.seek(message.tp, offset)
+            await self.seek(message.tp, offset)
         return verdict is Verdict.SCORE
 
     async def reconcile(self) -> int:
@@ -195,6 +240,7 @@ class Scorer:
         from the restored entities, publish each one that differs from the restored
         ``kpi-counters`` value, and start scoring those partitions. Returns the count."""
         async with self.lock:
+            await self._settle()
             started = time.perf_counter()
             actives = self.app.assignor.assigned_actives()
             sources = {tp for tp in actives if tp.topic in self.source_topics}
@@ -241,6 +287,7 @@ class Scorer:
         """On revocation, after the batch in hand: stop scoring and empty the stores (every
         restore then reads the changelogs whole, see ``app``)."""
         async with self.lock:
+            await self._settle()
             self.owned = frozenset()
             self.positions.clear()
             for table in (self.entities, self.counters):
@@ -248,22 +295,27 @@ class Scorer:
                 store.data.clear()  # type: ignore[attr-defined]
                 getattr(store, "_key_partition", {}).clear()
             self.last_offsets.clear()
+            self.recent.clear()
 
-    def score(self, events: Iterable[EventT]) -> tuple[list[Outgoing], int]:
+    def score(self, messages: Iterable[Any]) -> tuple[list[Outgoing], int]:
         """Pure in-memory part: update the tables' stores, return the messages to send."""
         states: dict[bytes, tuple[int, EntityState]] = {}
         deltas: dict[tuple[int, str, str, str], Number] = {}
+        types: dict[str, int] = {}
         letters = 0
-        for event in events:
-            message = event.message
-            self.last_offsets[message.tp] = message.offset
-            scored = self._score_one(message, states)
+        last_offsets = self.last_offsets
+        for message in messages:
+            last_offsets[message.tp] = message.offset
+            scored = self._score_one(message, states, types)
             if scored is None:
                 letters += 1
                 continue
+            partition = message.partition
             for (unit_id, measure, day), value in scored.items():
-                key = (message.partition, unit_id, measure, day)
+                key = (partition, unit_id, measure, day)
                 deltas[key] = deltas.get(key, 0) + value
+        for event_type, count in types.items():
+            self.metrics.events.labels(event_type).inc(count)
 
         outgoing: list[Outgoing] = []
         entity_topic = self.entities.changelog_topic.get_topic_name()
@@ -284,8 +336,11 @@ class Scorer:
         return outgoing, letters
 
     def _score_one(
-        self, message: Any, states: dict[bytes, tuple[int, EntityState]]
-    ) -> dict[tuple[str, str, str], Number] | None:
+        self,
+        message: Any,
+        states: dict[bytes, tuple[int, EntityState]],
+        types: dict[str, int],
+    ) -> Contribution | None:
         """The counters' delta of one message, or None when it was dead-lettered."""
         try:
             if not message.value:
@@ -295,12 +350,10 @@ class Scorer:
             return self._dead_letter(message, "undecodable", exc)
         try:
             key = event.entity_key.encode()
-            if key in states:
-                state: EntityState | None = states[key][1]
-            else:
-                raw = self.entities.data.get(key)
-                state = EntityState.from_bytes(raw) if raw else None
-            new_state, delta = apply(state, event, indicator_ids=self.indicator_ids)
+            state, known = self._state(key, states)
+            new_state, new_known, delta = advance(
+                state, known, event, indicator_ids=self.indicator_ids
+            )
         except (ValueError, KeyError, TypeError) as exc:
             return self._dead_letter(message, "invalid", exc)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the province's scoring
@@ -309,8 +362,32 @@ class Scorer:
             return self._dead_letter(message, "error", exc)
         if new_state is not None and new_state is not state:
             states[key] = (message.partition, new_state)
-        self.metrics.events.labels(event.type.value).inc()
+            self._remember(key, new_state, new_known)
+        event_type = event.type.value
+        types[event_type] = types.get(event_type, 0) + 1
         return delta
+
+    def _state(
+        self, key: bytes, states: dict[bytes, tuple[int, EntityState]]
+    ) -> tuple[EntityState | None, Contribution | None]:
+        """An entity's state (as this batch left it, else as stored), and its contribution
+        when it is remembered."""
+        recent = self.recent.get(key)
+        if recent is not None:
+            return recent
+        if key in states:  # written by this batch, not remembered any more
+            return states[key][1], None
+        raw = self.entities.data.get(key)
+        return (EntityState.from_bytes(raw) if raw else None), None
+
+    def _remember(self, key: bytes, state: EntityState, known: Contribution | None) -> None:
+        """Keep the latest states decoded, with their contributions, up to ``recent_limit``
+        (the oldest written first out): an entity's events tend to come close together."""
+        recent = self.recent
+        recent.pop(key, None)
+        recent[key] = (state, known)
+        if len(recent) > self.recent_limit:
+            del recent[next(iter(recent))]
 
     def _dead_letter(self, message: Any, kind: str, exc: BaseException) -> None:
         reason = f"{kind}: {type(exc).__name__}: {exc}"
@@ -322,10 +399,15 @@ class Scorer:
         return None
 
     async def _send(self, outgoing: Sequence[Outgoing]) -> None:
-        """Send ``outgoing`` in order per partition and wait for the broker's acknowledgement
-        (records go straight into aiokafka batches: one future per batch, not per message)."""
+        """Send ``outgoing`` and wait for the broker's acknowledgement."""
+        await asyncio.gather(*await self._issue(outgoing))
+
+    async def _issue(self, outgoing: Sequence[Outgoing]) -> list[Awaitable[Any]]:
+        """Send ``outgoing`` in order per partition; returns what to await for the broker's
+        acknowledgement (records go straight into aiokafka batches: one future per batch,
+        not per message)."""
         if not outgoing:
-            return
+            return []
         producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
         futures: list[Awaitable[Any]] = []
         batches: dict[tuple[str, int], Any] = {}
@@ -342,9 +424,9 @@ class Scorer:
         for slot, batch in batches.items():
             if batch.record_count():
                 futures.append(await producer.send_batch(batch, slot[0], partition=slot[1]))
-        await asyncio.gather(*futures)
         counter_topic = self.counters.changelog_topic.get_topic_name()
         self.metrics.counters_published.inc(sum(1 for m in outgoing if m.topic == counter_topic))
+        return futures
 
     async def commit(self) -> bool:
         """Commit the positions of the batches the broker has acknowledged."""
@@ -358,6 +440,15 @@ class Scorer:
             self.positions.committed(offsets)
             self.metrics.commits.inc()
         return bool(committed)
+
+
+def _cannot_deliver() -> NoReturn:
+    """A batch's messages cannot be delivered: exit. The batch's offsets are not committed;
+    its messages may be partly written (harmless: the restart scores the events again and
+    reconciles the counters). Going on would leave the published counters behind the tables.
+    """
+    log.critical("cannot deliver a batch's messages: exiting", exc_info=True)
+    os._exit(70)
 
 
 def rebuild_counters(
@@ -379,14 +470,6 @@ def rebuild_counters(
 def _counter_key_tuple(key: bytes) -> tuple[int, str, str, str]:
     *unit, measure, day, partition = key.decode().split("|")
     return int(partition), "|".join(unit), measure, day
-
-
-def _release(app: AppT, event: EventT) -> None:
-    """Done with ``event``: Faust must neither wait for it nor record its offset (the scorer
-    commits its own positions, and Faust's acknowledgement would then be a no-op)."""
-    message = event.message
-    message.acked = True
-    app.consumer._unacked_messages.discard(message)  # type: ignore[attr-defined]
 
 
 def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:

@@ -103,9 +103,14 @@ class Positions:
         del self._seeks[tp]
         return Verdict.SCORE
 
-    def delivered(self) -> None:
-        """Everything scored so far is acknowledged by the broker: it may be committed."""
-        self._durable.update(self._next)
+    def mark(self) -> dict[Hashable, int]:
+        """The positions after everything scored so far (for :meth:`delivered`)."""
+        return dict(self._next)
+
+    def delivered(self, mark: Mapping[Hashable, int] | None = None) -> None:
+        """Everything scored up to ``mark`` (default: so far) is acknowledged by the broker:
+        it may be committed."""
+        self._durable.update(self._next if mark is None else mark)
 
     def to_commit(self) -> dict[Hashable, int]:
         """Durable positions not committed yet."""

@@ -91,3 +91,21 @@ def test_partitions_are_independent_and_start_forgets(positions: Positions) -> N
     assert positions.next_offset("b") is None
     positions.clear()
     assert positions.to_commit() == {}
+
+
+def test_a_batch_acknowledged_while_the_next_is_scored_commits_up_to_its_own_end(
+    positions: Positions,
+) -> None:
+    """Pipelined batches: the first batch's acknowledgement arrives after the second batch
+    was scored; only the first batch's offsets may be committed then."""
+    for o in (10, 11):
+        assert positions.classify("a", o) is Verdict.SCORE
+    first = positions.mark()
+    for o in (12, 13):
+        assert positions.classify("a", o) is Verdict.SCORE
+    assert positions.classify("b", 0) is Verdict.SCORE
+    second = positions.mark()
+    positions.delivered(first)
+    assert positions.to_commit() == {"a": 12}
+    positions.delivered(second)
+    assert positions.to_commit() == {"a": 14, "b": 1}

@@ -7,7 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from services.scoring.processors import EntityState, apply, contribution, fold, local_day
+from services.scoring.processors import (
+    EntityState,
+    advance,
+    apply,
+    contribution,
+    fold,
+    local_day,
+    version_measures,
+)
 from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, to_utc_micros
 
@@ -625,3 +633,41 @@ def test_flows_count_the_winning_version_once() -> None:
         ("U2", "dossier_received", "2025-12-31"): 1,
         ("U2", "dossier_online_full", "2025-12-31"): 1,
     }
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_advance_with_remembered_contributions_agrees_with_apply(seed: int) -> None:
+    """The scorer hands ``advance`` the contribution it remembers; the result must be what
+    ``apply`` computes from the state alone, at every step."""
+    history = _history(random.Random(seed))
+    random.Random(seed).shuffle(history)
+    states: dict[str, EntityState | None] = {}
+    known: dict[str, dict | None] = {}
+    for e in history:
+        key = e.entity_key
+        expected_state, expected_delta = apply(states.get(key), e, indicator_ids=IDS)
+        state, contrib, delta = advance(states.get(key), known.get(key), e, indicator_ids=IDS)
+        assert (state, delta) == (expected_state, expected_delta)
+        assert contrib is None or contrib == contribution(state)
+        states[key], known[key] = state, contrib
+
+
+def test_version_measures_are_a_new_dict_each_time() -> None:
+    """They are computed once per field combination; a caller changing its copy must not
+    change the next caller's."""
+    fields = ("U1", "civil_servant", True, True)
+    unit, first = version_measures(T.STAFF_UPSERTED, fields)
+    first["cbccvc_trained_data_analytics"] = 1
+    assert version_measures(T.STAFF_UPSERTED, fields) == (
+        unit,
+        {"civil_servant_active": 1, "civil_servant_digital_id": 1, "cbccvc_active": 1},
+    )
+
+
+def test_indicator_numbers_of_equal_value_and_other_types_are_kept_exact() -> None:
+    """Measures are remembered per field combination, where 1 and 1.0 are one key: each
+    gives the exact number."""
+    for numerator, expected in ((1.0, 1), (1, 1), (0.5, Decimal("0.5")), (1.0, 1)):
+        _, values = version_measures(T.INDICATOR_OBSERVED, ("U1", "C17", numerator, 2))
+        assert values == {"indicator.C17.num": expected, "indicator.C17.den": 2}
+        assert type(values["indicator.C17.num"]) is type(expected)

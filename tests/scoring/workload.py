@@ -114,3 +114,33 @@ def _data(rng: random.Random, n: int, unit: str) -> tuple[EventType, dict[str, A
         "numerator": numerator,
         "denominator": denominator,
     }
+
+
+def province_events(count: int, *, seed: int = 154, scale: float = 4.0) -> list[CanonicalEvent]:
+    """The first ``count`` events of the simulated province (``thidua.simulate``: its units,
+    staff, procedures, then 2025's dossiers, documents, ratings... with their corrections,
+    resends and late sends) as ingest accepts them, ``seq`` in sending order."""
+    from datetime import date
+
+    from services.ingest.cloudevents import Problem, validate_envelope
+    from thidua.simulate.generator import generate
+
+    events: list[CanonicalEvent] = []
+    envelopes = generate(seed=seed, start=date(2025, 1, 1), end=date(2026, 1, 1), scale=scale)
+    for index, envelope in enumerate(envelopes):
+        pending = validate_envelope(index, envelope)
+        if isinstance(pending, Problem):
+            raise ValueError(f"the simulator made an invalid event: {pending.reason}")
+        events.append(
+            CanonicalEvent(
+                source=pending.source,
+                id=pending.id,
+                type=pending.type,
+                time=pending.time,
+                seq=len(events) + 1,
+                data=pending.data,
+            )
+        )
+        if len(events) == count:
+            return events
+    raise ValueError(f"the simulated 2025 at scale {scale} has only {len(events)} events")

@@ -99,6 +99,14 @@ def version_measures(
 
     For staff these are the untrained measures; training is added by :func:`contribution`.
     """
+    unit, items = _version_measures(event_type, fields)
+    return unit, dict(items)
+
+
+Measures = tuple[tuple[str, Number], ...]
+
+
+def _measures_of(event_type: EventType, fields: tuple[Any, ...]) -> tuple[str, Measures]:
     f = dict(zip(FIELDS[event_type], fields, strict=True))
     match event_type:
         case EventType.DOSSIER_RECEIVED:
@@ -142,24 +150,32 @@ def version_measures(
             )
         case EventType.INDICATOR_OBSERVED:
             numerator, denominator = indicator_measures(f["indicator"])
-            values = {numerator: exact(f["numerator"]), denominator: exact(f["denominator"])}
-            return f["unit_id"], {m: v for m, v in values.items() if v != 0}
+            values = ((numerator, exact(f["numerator"])), (denominator, exact(f["denominator"])))
+            return f["unit_id"], tuple((m, v) for m, v in values if v != 0)
     raise ValueError(f"{event_type.value} has no measures")
 
 
-def _ones(**flags: bool) -> dict[str, Number]:
-    return {measure: 1 for measure, on in flags.items() if on}
+# Most versions share a handful of field combinations (unit, channel, flags): a version's
+# measures are computed once per combination. (Equal numbers of other types, 1, 1.0 and True,
+# are one key to the cache; ``exact`` makes the same number of each.)
+_version_measures = lru_cache(maxsize=16_384)(_measures_of)
+
+
+def _ones(**flags: bool) -> Measures:
+    return tuple((measure, 1) for measure, on in flags.items() if on)
 
 
 def contribution(state: EntityState | None) -> Contribution:
     """What the entity adds to the counters (see module docstring and docs/DESIGN.md)."""
     if state is None or state.type is None or not state.versions:
         return {}
-    if state.type in FLOW_TYPES:
+    if state.type in FLOW_TYPES or (len(state.versions) == 1 and not state.completions):
+        # A flow counts its winner on its day; a stock with one version and no training
+        # changes once, on that version's day.
         winner = state.versions[-1]
-        unit, values = version_measures(state.type, winner.fields)
+        unit, items = _version_measures(state.type, winner.fields)
         day = local_day(winner.time_us)
-        return {(unit, measure, day): value for measure, value in values.items()}
+        return {(unit, measure, day): value for measure, value in items}
     return _stock_contribution(state)
 
 
@@ -217,11 +233,26 @@ def apply(
     Raises ``ValueError`` (pydantic's ValidationError included) for an event whose data does
     not match its type: the caller sends it to the dead-letter topic.
     """
+    after, _, delta = advance(state, None, event, indicator_ids=indicator_ids)
+    return after, delta
+
+
+def advance(
+    state: EntityState | None,
+    known: Contribution | None,
+    event: CanonicalEvent,
+    *,
+    indicator_ids: frozenset[str],
+) -> tuple[EntityState | None, Contribution | None, Contribution]:
+    """:func:`apply` for a caller that remembers contributions: ``known`` is
+    ``contribution(state)`` when the caller has it (None: not known). Returns the new state,
+    its contribution (None only when the state did not change and ``known`` was None) and
+    the counters' delta."""
     data = validated_data(event)
     if event.type is EventType.UNIT_UPSERTED:
-        return state, {}  # the registry is read from events_raw, not from counters
+        return state, known, {}  # the registry is read from events_raw, not from counters
     if event.type is EventType.INDICATOR_OBSERVED and data["indicator"] not in indicator_ids:
-        return state, {}
+        return state, known, {}
     before = state or EntityState()
     time_us = to_utc_micros(event.time)
     if event.type is EventType.TRAINING_COMPLETED:
@@ -234,8 +265,16 @@ def apply(
             event.type, Version(time_us, event.seq, event.source, event.id, fields)
         )
     if after is before:
-        return state, {}
-    return after, difference(contribution(after), contribution(state))
+        return state, known, {}
+    if (
+        known is not None
+        and after.type in FLOW_TYPES
+        and before.versions
+        and after.versions[-1] is before.versions[-1]
+    ):
+        return after, known, {}  # a flow counts its winner only, and the winner stands
+    new = contribution(after)
+    return after, new, difference(new, contribution(state) if known is None else known)
 
 
 def validated_data(event: CanonicalEvent) -> dict[str, Any]:
