@@ -1,15 +1,21 @@
-"""Scoring throughput: one Faust worker beside a raw aiokafka consumer, same topics, same run.
+"""Scoring throughput with ClickHouse writes, beside a raw consumer, and freshness: one run.
 
-    .venv/bin/python bench/scoring/run.py [--events 30000] [--bootstrap 127.0.0.1:39092]
+    .venv/bin/python bench/scoring/run.py [--events 100000] [--workload province|stress]
+                                          [--probes 40] [--bootstrap 127.0.0.1:39092] [--json]
 
-1. produce N canonical events (corrections, resends, every type) to fresh prefixed topics;
-2. raw: an aiokafka consumer reads all source partitions from the start (no decoding) → msg/s;
-3. scoring: a worker subprocess starts on the filled topics; from the moment it is ready
-   (partitions assigned, tables restored) until ``kpi-counters`` (read_committed) equals the
-   pure processors' fold of the N events → sustained events/s, end to end, exactly once.
-
-Each stage is a function returning a dict, so later stages (ClickHouse writer, freshness)
-can be added beside them; ``--json`` prints the results as one JSON object.
+1. produce N canonical events (as ingest writes them) to fresh prefixed topics. The
+   ``province`` workload is the simulated province (thidua.simulate: registry, staff,
+   procedures, then 2025's flows with corrections, resends and late sends); ``stress`` is the
+   broker tests' mix (every type equally often, a third of the events correcting an entity,
+   indicators re-observed hundreds of times);
+2. raw: a plain aiokafka consumer reads every source partition from the start, no decoding
+   → events/s, the transport's ceiling;
+3. the api (with the chDB writer inside) and ingest start, then one scoring worker. From the
+   worker's readiness until the writer has landed every counter the worker published (its
+   lag 0) → sustained events/s through one worker with ClickHouse writes. Then
+   ``kpi-counters`` is checked against the pure fold of the N events: exact, or the run fails;
+4. freshness: single dossiers posted through ingest one at a time, each timed from ingest's
+   202 until the api's scorecard shows it → p50/p99.
 """
 
 from __future__ import annotations
@@ -18,22 +24,34 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import statistics
 import sys
 import tempfile
 import time
-import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from services.scoring.processors import fold  # noqa: E402
-from tests.scoring.harness import CounterReader, Worker, create_topics, produce  # noqa: E402
-from tests.scoring.workload import make_events  # noqa: E402
+from tests.integration.stack import Stack, running_stack  # noqa: E402
+from tests.integration.tokens import SIMULATOR_TOKEN  # noqa: E402
+from tests.scoring.harness import CounterReader, create_topics, diff, produce  # noqa: E402
+from tests.scoring.workload import make_events, province_events  # noqa: E402
 from thidua.contracts.criteria import default_criteria  # noqa: E402
 from thidua.contracts.events import CanonicalEvent  # noqa: E402
+from thidua.contracts.periods import LOCAL_TZ  # noqa: E402
 from thidua.contracts.topics import SOURCE_TOPICS, physical  # noqa: E402
+from thidua.local.supervisor import spawn, wait_ready  # noqa: E402
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def stage_produce(bootstrap: str, prefix: str, events: list[CanonicalEvent]) -> dict[str, Any]:
@@ -73,74 +91,221 @@ def stage_raw_consumer(bootstrap: str, prefix: str, count: int) -> dict[str, Any
     return asyncio.run(read())
 
 
-def stage_scoring_worker(
-    bootstrap: str, prefix: str, events: list[CanonicalEvent], workdir: Path, timeout: float
+def metric(text: str, name: str) -> float:
+    found = re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M)
+    return sum(float(x) for x in found)
+
+
+def progress(api: str, scoring: str) -> dict[str, float]:
+    """The worker's and the writer's counts so far."""
+    worker = httpx.get(f"{scoring}/metrics", timeout=5).text
+    writer = httpx.get(f"{api}/metrics", timeout=5).text
+    return {
+        "scored": metric(worker, "thidua_scoring_events_total"),
+        "dead_letters": metric(worker, "thidua_scoring_dead_letters_total"),
+        "published": metric(worker, "thidua_scoring_counters_published_total"),
+        "written": metric(writer, 'thidua_writer_rows_written_total\\{table="kpi_counters"\\}'),
+        "writer_lag": metric(writer, "thidua_writer_consumer_lag"),
+    }
+
+
+def scored(figures: dict[str, float], events: int) -> bool:
+    return figures["scored"] + figures["dead_letters"] >= events
+
+
+def drained(figures: dict[str, float], events: int) -> bool:
+    """The worker scored every event and the writer landed every counter it published."""
+    return (
+        scored(figures, events)
+        and figures["published"] > 0
+        and figures["written"] >= figures["published"]
+        and figures["writer_lag"] == 0
+    )
+
+
+def stage_pipeline(
+    stack: Stack, bootstrap: str, prefix: str, events: list[CanonicalEvent], timeout: float
 ) -> dict[str, Any]:
+    """One worker from readiness until ClickHouse has every counter; then exactness."""
+    *others, worker = stack.children
+    for child in others:  # the api (with the writer) and ingest
+        spawn(child, stack.env)
+        wait_ready(child, timeout=120.0, progress=lambda _m: None)
+    launched = time.perf_counter()
+    spawn(worker, stack.env)
+    assert worker.ready_url is not None
+    while True:  # finer than wait_ready's polls: the clock starts at readiness
+        if worker.process is not None and worker.process.poll() is not None:
+            raise SystemExit(f"the scoring worker exited; see {worker.log_file}")
+        try:
+            if httpx.get(worker.ready_url, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - launched > 120:
+            raise SystemExit(f"the scoring worker was not ready in 120 s; see {worker.log_file}")
+        time.sleep(0.05)
+    ready = time.perf_counter()
+    last_report = ready
+    scoring_seconds = None
+    while True:
+        figures = progress(stack.api_url, stack.scoring_url)
+        now = time.perf_counter()
+        if scoring_seconds is None and scored(figures, len(events)):
+            scoring_seconds = now - ready
+        if drained(figures, len(events)):
+            break
+        if now - ready > timeout:
+            raise SystemExit(f"not drained within {timeout:.0f} s; see {worker.log_file}")
+        if now - last_report > 5:
+            say(
+                f"  … {now - ready:.0f} s: {figures['scored']:,.0f} events scored, "
+                f"{figures['written']:,.0f} of {figures['published']:,.0f} counters written"
+            )
+            last_report = now
+        time.sleep(0.1)
+    seconds = time.perf_counter() - ready
+    assert scoring_seconds is not None
+
     expected = fold(events, indicator_ids=default_criteria().indicator_ids())
     reader = CounterReader(bootstrap, prefix)
-    worker = Worker(bootstrap, prefix, f"bench-{uuid.uuid4().hex[:8]}", workdir, "bench")
     try:
-        launched = time.perf_counter()
-        worker.start().wait_ready(timeout=120)
-        ready = time.perf_counter()
-        deadline = ready + timeout
-        totals: dict[Any, Any] = {}
-        while time.perf_counter() < deadline:
-            reader.poll(0.2)
-            totals = reader.totals()
-            if totals == expected:
-                break
-        done = time.perf_counter()
-        seconds = done - ready
-        complete = totals == expected
-        return {
-            "events": len(events),
-            "startup_seconds": ready - launched,
-            "seconds": seconds,
-            "per_second": len(events) / seconds if complete else None,
-            "counters": len(reader.latest),
-            "complete": complete,
-        }
+        totals = reader.wait_for(expected, timeout=60)
     finally:
-        worker.stop()
         reader.close()
+    wrong = diff(totals, expected)
+    if wrong:
+        sample = dict(list(wrong.items())[:5])
+        raise SystemExit(f"kpi-counters differ from the fold in {len(wrong)} counters: {sample}")
+    return {
+        "events": len(events),
+        "startup_seconds": ready - launched,
+        "seconds": seconds,
+        "per_second": len(events) / seconds,
+        "scoring_seconds": scoring_seconds,
+        "scoring_per_second": len(events) / scoring_seconds,
+        "counters": len(expected),
+        **figures,
+    }
+
+
+def probe_dossier(n: int, unit: str) -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": f"probe-{n}",
+        "source": "urn:bench:dvc",
+        "type": "vn.thidua.dvc.dossier.received",
+        "time": datetime.now(LOCAL_TZ).isoformat(),
+        "data": {
+            "dossier_id": f"probe-{n}",
+            "unit_id": unit,
+            "procedure_id": "p",
+            "channel": "online_full",
+        },
+    }
+
+
+def stage_freshness(stack: Stack, probes: int) -> dict[str, Any]:
+    """Ingest's 202 → the api's rolling-30d scorecard counts the dossier, one at a time."""
+    unit = "bench-probe-unit"
+    headers = {
+        "content-type": "application/cloudevents-batch+json",
+        "authorization": f"Bearer {SIMULATOR_TOKEN}",
+    }
+    registry = {
+        "specversion": "1.0",
+        "id": "probe-unit",
+        "source": "urn:bench:registry",
+        "type": "vn.thidua.unit.upserted",
+        "time": "2025-01-01T00:00:00+07:00",
+        "data": {"unit_id": unit, "name": "Đơn vị đo", "tier": "province_agency", "active": True},
+    }
+    samples: list[float] = []
+    with httpx.Client(timeout=10) as http:
+        http.post(f"{stack.ingest_url}/v1/events", json=[registry], headers=headers)
+        for n in range(1, probes + 1):
+            response = http.post(
+                f"{stack.ingest_url}/v1/events", json=[probe_dossier(n, unit)], headers=headers
+            )
+            accepted = time.perf_counter()
+            if response.status_code != 202:
+                raise SystemExit(f"ingest refused probe {n}: {response.text}")
+            while True:
+                card = http.get(
+                    f"{stack.api_url}/v1/units/{unit}/scorecard", params={"period": "rolling-30d"}
+                )
+                if card.status_code == 200:
+                    c03 = next(c for c in card.json()["criteria"] if c["id"] == "C03")
+                    if c03["denominator"] >= n:
+                        break
+                if time.perf_counter() - accepted > 30:
+                    raise SystemExit(f"probe {n} not visible after 30 s")
+                time.sleep(0.01)
+            samples.append(time.perf_counter() - accepted)
+    samples.sort()
+    return {
+        "probes": len(samples),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))] * 1000,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--workload", choices=("province", "stress"), default="province")
+    parser.add_argument("--probes", type=int, default=40)
     parser.add_argument(
         "--bootstrap", default=os.environ.get("THIDUA_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
     )
-    parser.add_argument("--timeout", type=float, default=120, help="scoring stage limit (s)")
+    parser.add_argument("--timeout", type=float, default=600, help="pipeline stage limit (s)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    prefix = f"bench{uuid.uuid4().hex[:8]}."
-    create_topics(args.bootstrap, prefix)
-    events = make_events(args.events, seed=1, entities=max(100, args.events // 3), units=40)
-    results: dict[str, Any] = {"prefix": prefix}
-    results["produce"] = stage_produce(args.bootstrap, prefix, events)
-    results["raw_consumer"] = stage_raw_consumer(args.bootstrap, prefix, len(events))
-    with tempfile.TemporaryDirectory() as workdir:
-        results["scoring"] = stage_scoring_worker(
-            args.bootstrap, prefix, events, Path(workdir), args.timeout
-        )
+    say(f"making {args.events:,} {args.workload} events …")
+    if args.workload == "province":
+        events = province_events(args.events)
+    else:
+        events = make_events(args.events, seed=1, entities=max(100, args.events // 3), units=40)
+    results: dict[str, Any] = {"workload": args.workload}
+    with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
+        with running_stack(args.bootstrap, Path(tmp), start=False) as stack:
+            prefix = stack.env["THIDUA_TOPIC_PREFIX"]
+            results["prefix"] = prefix
+            create_topics(args.bootstrap, prefix)
+            say("producing …")
+            results["produce"] = stage_produce(args.bootstrap, prefix, events)
+            say("raw aiokafka consumer …")
+            results["raw_consumer"] = stage_raw_consumer(args.bootstrap, prefix, len(events))
+            say("api + writer, ingest, then one scoring worker …")
+            results["pipeline"] = stage_pipeline(
+                stack, args.bootstrap, prefix, events, args.timeout
+            )
+            say(f"freshness, {args.probes} probes …")
+            results["freshness"] = stage_freshness(stack, args.probes)
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    raw, scoring = results["raw_consumer"], results["scoring"]
-    print(f"events                   {len(events)}")
-    print(f"produce (kafka-python)   {results['produce']['per_second']:,.0f} events/s")
-    print(f"raw aiokafka consumer    {raw['per_second']:,.0f} events/s")
-    if scoring["complete"]:
-        print(
-            f"scoring worker (1)       {scoring['per_second']:,.0f} events/s  "
-            f"({scoring['seconds']:.1f} s after ready; startup {scoring['startup_seconds']:.1f} s; "
-            f"{scoring['counters']} counters)"
-        )
-    else:
-        print(f"scoring worker           INCOMPLETE after {scoring['seconds']:.0f} s")
+    raw, pipeline, fresh = results["raw_consumer"], results["pipeline"], results["freshness"]
+    share = pipeline["per_second"] / raw["per_second"]
+    print(f"workload                          {args.workload}, {len(events):,} events")
+    print(f"produce (kafka-python)            {results['produce']['per_second']:,.0f} events/s")
+    print(f"raw aiokafka consumer             {raw['per_second']:,.0f} events/s")
+    print(
+        f"one worker + ClickHouse writes    {pipeline['per_second']:,.0f} events/s "
+        f"({share:.1%} of raw; {pipeline['seconds']:.1f} s after ready, startup "
+        f"{pipeline['startup_seconds']:.1f} s; {pipeline['written']:,.0f} counter rows written; "
+        f"{pipeline['counters']:,} counters exact against the fold)"
+    )
+    print(
+        f"  of which scoring                {pipeline['scoring_per_second']:,.0f} events/s "
+        f"(every event scored {pipeline['scoring_seconds']:.1f} s after ready)"
+    )
+    print(
+        f"freshness (ingest 202 → api)      p50 {fresh['p50_ms']:,.0f} ms, "
+        f"p99 {fresh['p99_ms']:,.0f} ms ({fresh['probes']} probes)"
+    )
+    print("goals: ≥ 20,000 events/s per worker (≥ 25% of raw); freshness p99 ≤ 2,000 ms")
 
 
 if __name__ == "__main__":

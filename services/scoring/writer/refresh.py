@@ -56,12 +56,16 @@ class Refresher:
     def refresh(self, stock_days: Iterable[date] = (), flow_days: Iterable[date] = ()) -> set[str]:
         """Re-materialize and notify; returns the period ids refreshed. Days of a refresh that
         failed stay pending and are retried with the next one."""
-        self._pending_stock.update(stock_days)
-        self._pending_flow.update(flow_days)
+        self.defer(stock_days, flow_days)
         changed = self._materialize(self.periods_for(self._pending_stock, self._pending_flow))
         self._pending_stock.clear()
         self._pending_flow.clear()
         return changed
+
+    def defer(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> None:
+        """Days whose periods the next :meth:`refresh` re-materializes."""
+        self._pending_stock.update(stock_days)
+        self._pending_flow.update(flow_days)
 
     @property
     def pending(self) -> bool:

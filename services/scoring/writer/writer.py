@@ -101,7 +101,9 @@ class Writer:
         self._revoked = False
         self._joining_since: float | None = None  # a join began, no assignment since
         self.last_error: str | None = None
-        self._last_refresh_attempt = 0.0
+        self._last_refresh_attempt = 0.0  # when the last one ended
+        self._refresh_failed = False
+        self._caught_up = False  # no record left to read at the last poll
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -183,8 +185,7 @@ class Writer:
                 self._flush()
             elif self._pending_offsets:
                 self._commit({})
-            elif self.refresher.pending and time.monotonic() - self._last_refresh_attempt > 5:
-                self._refresh(set(), set())
+            self._maybe_refresh()
         self._flush_quietly()
         if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
             self._refresh(set(), set())
@@ -213,7 +214,8 @@ class Writer:
         self._commit(batch.next_offsets)
         metrics.BATCH_SIZE.observe(batch.messages)
         self.last_error = None
-        self._refresh(batch.stock_days, batch.flow_days)
+        self.refresher.defer(batch.stock_days, batch.flow_days)
+        self._maybe_refresh()
 
     def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit ``offsets`` and the pending ones, for the partitions this writer owns now;
@@ -240,16 +242,34 @@ class Writer:
     def _failed(self, reason: str) -> None:
         self.last_error = reason
 
+    def _maybe_refresh(self) -> None:
+        """Materialize the pending periods once caught up (fresh results as soon as the
+        counters are stored), else at most every ``writer_refresh_seconds`` (a backlog is
+        written at the speed of inserts, not of one materialization per batch); after a
+        failure, 5 s later."""
+        if not self.refresher.pending:
+            return
+        since = time.monotonic() - self._last_refresh_attempt
+        if self._refresh_failed:
+            due = since > 5
+        else:
+            due = self._caught_up or since >= self.settings.writer_refresh_seconds
+        if due:
+            self._refresh(set(), set())
+
     def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
         """Materialize and notify; a failure is logged and retried later, never a stop: the
         KPI tables are derived, and the counters they come from are already stored."""
-        self._last_refresh_attempt = time.monotonic()
         try:
             self.refresher.refresh(stock_days, flow_days)
+            self._refresh_failed = False
         except Exception as exc:
+            self._refresh_failed = True
             metrics.MATERIALIZE_ERRORS.inc()
             self.last_error = f"materialize: {type(exc).__name__}: {exc}"
             log.exception("materializing after a flush failed; retrying later")
+        finally:
+            self._last_refresh_attempt = time.monotonic()
 
     def _flush_quietly(self) -> None:
         try:
@@ -294,6 +314,7 @@ class Writer:
         return self._producer
 
     def _record_lag(self, consumer: KafkaConsumer) -> None:
+        behind = 0
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
@@ -303,9 +324,10 @@ class Writer:
             except Exception:  # position not fetched yet: no lag to report
                 continue
             if position is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                    max(0, highwater - position)
-                )
+                lag = max(0, highwater - position)
+                behind += lag
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+        self._caught_up = behind == 0
 
     def _close(self) -> None:
         if self._consumer is not None:
