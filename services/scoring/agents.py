@@ -28,8 +28,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import orjson
 from faust.tables.base import Collection
@@ -46,7 +45,7 @@ from services.scoring.processors import (
     exact,
 )
 from services.scoring.processors.measures import normalise
-from thidua.contracts.events import CanonicalEvent
+from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.topics import Topic, physical
 
 log = logging.getLogger(__name__)
@@ -54,9 +53,8 @@ log = logging.getLogger(__name__)
 STAGE = "scoring"
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A message of one source partition's transaction."""
+class Outgoing(NamedTuple):
+    """A message to send (one per changed entity or counter of a batch)."""
 
     topic: str
     partition: int
@@ -301,7 +299,7 @@ class Scorer:
         """Pure in-memory part: update the tables' stores, return the messages to send."""
         states: dict[bytes, tuple[int, EntityState]] = {}
         deltas: dict[tuple[int, str, str, str], Number] = {}
-        types: dict[str, int] = {}
+        types: dict[EventType, int] = {}
         letters = 0
         last_offsets = self.last_offsets
         for message in messages:
@@ -315,7 +313,7 @@ class Scorer:
                 key = (partition, unit_id, measure, day)
                 deltas[key] = deltas.get(key, 0) + value
         for event_type, count in types.items():
-            self.metrics.events.labels(event_type).inc(count)
+            self.metrics.events.labels(event_type.value).inc(count)
 
         outgoing: list[Outgoing] = []
         entity_topic = self.entities.changelog_topic.get_topic_name()
@@ -339,7 +337,7 @@ class Scorer:
         self,
         message: Any,
         states: dict[bytes, tuple[int, EntityState]],
-        types: dict[str, int],
+        types: dict[EventType, int],
     ) -> Contribution | None:
         """The counters' delta of one message, or None when it was dead-lettered."""
         try:
@@ -363,7 +361,7 @@ class Scorer:
         if new_state is not None and new_state is not state:
             states[key] = (message.partition, new_state)
             self._remember(key, new_state, new_known)
-        event_type = event.type.value
+        event_type = event.type
         types[event_type] = types.get(event_type, 0) + 1
         return delta
 

@@ -7,6 +7,7 @@ the other workers at once.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import faust
@@ -17,6 +18,13 @@ from thidua.kafka_admin import ensure_topics
 from thidua.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
+
+# The worker keeps many long-lived objects (the remembered entity states) and makes many
+# short-lived ones (each event's state, contribution, messages), with next to no reference
+# cycles. At Python's default thresholds (700, 10, 10) the cyclic collector's passes over
+# them took about a quarter of the scoring time (bench: 43.9 → 31.6 µs an event); rarer passes
+# cost a little memory, for garbage that plain reference counting mostly frees anyway.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class PartitionsMismatch(RuntimeError):
@@ -53,6 +61,7 @@ def run(settings: ScoringSettings | None = None) -> None:
     )
     check_partitions(settings)
     settings.scoring_data_dir.mkdir(parents=True, exist_ok=True)
+    gc.set_threshold(*GC_THRESHOLDS)
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

@@ -6,7 +6,7 @@ A *canonical event* is a validated CloudEvent whose ``data`` matches its ``type`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -249,4 +249,5 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def to_utc_micros(moment: datetime) -> int:
     """Exact integer microseconds since the epoch (no float rounding)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -53,6 +54,8 @@ _CBCCVC = frozenset({StaffCategory.CIVIL_SERVANT.value, StaffCategory.PUBLIC_EMP
 _TRAINED = {p.value: f"cbccvc_trained_{p.value}" for p in Program}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US = 3_600_000_000
+# Every type's measure fields out of its data, as a tuple (all types have two or more).
+_FIELD_GETTERS = {event_type: itemgetter(*names) for event_type, names in FIELDS.items()}
 
 
 def local_day(time_us: int) -> str:
@@ -255,33 +258,65 @@ def advance(
         return state, known, {}
     before = state or EntityState()
     time_us = to_utc_micros(event.time)
+    version: Version | None = None
     if event.type is EventType.TRAINING_COMPLETED:
         after = before.with_completion(
             Completion(data["program"], time_us, event.seq, event.source, event.id)
         )
     else:
-        fields = tuple(data[name] for name in FIELDS[event.type])
-        after = before.with_version(
-            event.type, Version(time_us, event.seq, event.source, event.id, fields)
-        )
+        fields = _FIELD_GETTERS[event.type](data)
+        version = Version(time_us, event.seq, event.source, event.id, fields)
+        after = before.with_version(event.type, version)
     if after is before:
         return state, known, {}
-    if (
-        known is not None
-        and after.type in FLOW_TYPES
-        and before.versions
-        and after.versions[-1] is before.versions[-1]
-    ):
-        return after, known, {}  # a flow counts its winner only, and the winner stands
+    if known is not None and before.versions:
+        if after.type in FLOW_TYPES and after.versions[-1] is before.versions[-1]:
+            return after, known, {}  # a flow counts its winner only, and the winner stands
+        if (
+            after.type in STOCK_TYPES
+            and len(after.versions) == len(before.versions) + 1
+            and after.versions[-1] is version
+            and not after.completions
+        ):
+            delta = _appended_stock_delta(after.type, before.versions[-1], version)
+            return after, _added(known, delta), delta
     new = contribution(after)
     return after, new, difference(new, contribution(state) if known is None else known)
 
 
+def _appended_stock_delta(event_type: EventType, last: Version, new: Version) -> Contribution:
+    """A stock's change when ``new`` follows every version it had (``last`` the latest) and no
+    training is involved: the state in force from ``new``'s day on moves from ``last``'s
+    values to ``new``'s. (On ``last``'s own day ``new`` replaces it: the same change.)"""
+    day = local_day(new.time_us)
+    unit, values = _version_measures(event_type, new.fields)
+    delta: dict[CounterKey, Number] = {(unit, m, day): v for m, v in values}
+    old_unit, old_values = _version_measures(event_type, last.fields)
+    for measure, value in old_values:
+        key = (old_unit, measure, day)
+        delta[key] = delta.get(key, 0) - value
+    return {key: normalise(value) for key, value in delta.items() if value != 0}
+
+
+def _added(known: Contribution, delta: Contribution) -> Contribution:
+    """``known + delta`` with the zero entries dropped."""
+    total = dict(known)
+    for key, value in delta.items():
+        value = normalise(total.get(key, 0) + value)
+        if value == 0:
+            total.pop(key, None)
+        else:
+            total[key] = value
+    return total
+
+
 def validated_data(event: CanonicalEvent) -> dict[str, Any]:
     """``event.data`` checked against its type's model as JSON (the wire form: strict, yet an
-    enum is its string value), normalised to JSON types."""
-    model = DATA_MODELS[event.type].model_validate_json(orjson.dumps(event.data))
-    return model.model_dump(mode="json")
+    enum is its string value), normalised to JSON types. (``model_validate_json`` and
+    ``model_dump`` without their wrappers: this runs for every event.)"""
+    model_class = DATA_MODELS[event.type]
+    model = model_class.__pydantic_validator__.validate_json(orjson.dumps(event.data))
+    return model_class.__pydantic_serializer__.to_python(model, mode="json")  # type: ignore[no-any-return]
 
 
 def difference(new: Mapping[CounterKey, Number], old: Mapping[CounterKey, Number]) -> Contribution:

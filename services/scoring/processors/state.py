@@ -12,12 +12,14 @@ so the state never depends on arrival order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
 from thidua.contracts.events import EventType
+
+_EVENT_TYPES = {event_type.value: event_type for event_type in EventType}
 
 # The data fields each type's measures read, in a fixed order (the state stores them as lists).
 FIELDS: dict[EventType, tuple[str, ...]] = {
@@ -33,9 +35,9 @@ FIELDS: dict[EventType, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One accepted event about an entity: its order, its identity, the fields measures read."""
+class Version(NamedTuple):
+    """One accepted event about an entity: its order, its identity, the fields measures read.
+    (Tuples: made for every event, and a frozen dataclass costs several times as much.)"""
 
     time_us: int
     seq: int
@@ -48,8 +50,7 @@ class Version:
         return (self.time_us, self.seq)
 
 
-@dataclass(frozen=True, slots=True)
-class Completion:
+class Completion(NamedTuple):
     """A staff member's training completion of ``program``."""
 
     program: str
@@ -73,6 +74,10 @@ class EntityState:
     type: EventType | None = None
     versions: tuple[Version, ...] = ()
     completions: tuple[Completion, ...] = ()
+    # ``(source, id)`` of every version and completion: built when first needed, never stored.
+    _ids: frozenset[tuple[str, str]] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     @property
     def winner(self) -> Version | None:
@@ -81,6 +86,13 @@ class EntityState:
     def with_version(self, event_type: EventType, version: Version) -> EntityState:
         if self.type is not None and self.type is not event_type:
             raise ValueError(f"entity holds {self.type.value} versions, got {event_type.value}")
+        ids = self.ids()
+        identity = (version.source, version.id)
+        if identity not in ids and (not self.versions or self.versions[-1].order <= version.order):
+            # The common case, a new latest version: no scan of the versions.
+            state = EntityState(event_type, (*self.versions, version), self.completions)
+            object.__setattr__(state, "_ids", ids | {identity})
+            return state
         versions = _merge(self.versions, version)
         if versions is None:
             return self
@@ -94,16 +106,21 @@ class EntityState:
             return self
         return replace(self, completions=completions)
 
+    def ids(self) -> frozenset[tuple[str, str]]:
+        """``(source, id)`` of every event the state holds."""
+        ids = self._ids
+        if ids is None:
+            ids = frozenset((item.source, item.id) for item in (*self.versions, *self.completions))
+            object.__setattr__(self, "_ids", ids)
+        return ids
+
     def seen(self, source: str, event_id: str) -> bool:
-        return any(
-            item.source == source and item.id == event_id
-            for item in (*self.versions, *self.completions)
-        )
+        return (source, event_id) in self.ids()
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
-                "t": self.type.value if self.type else None,
+                "t": self.type,  # a StrEnum: its value
                 "v": [[v.time_us, v.seq, v.source, v.id, list(v.fields)] for v in self.versions],
                 "c": [[c.program, c.time_us, c.seq, c.source, c.id] for c in self.completions],
             }
@@ -113,7 +130,7 @@ class EntityState:
     def from_bytes(cls, raw: bytes) -> EntityState:
         doc = orjson.loads(raw)
         return cls(
-            type=EventType(doc["t"]) if doc["t"] else None,
+            type=_EVENT_TYPES[doc["t"]] if doc["t"] else None,
             versions=tuple(Version(t, s, src, i, tuple(f)) for t, s, src, i, f in doc["v"]),
             completions=tuple(Completion(p, t, s, src, i) for p, t, s, src, i in doc["c"]),
         )

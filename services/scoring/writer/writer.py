@@ -103,6 +103,7 @@ class Writer:
         self.last_error: str | None = None
         self._last_refresh_attempt = 0.0  # when the last one ended
         self._refresh_failed = False
+        self._last_refresh_seconds = 0.0
         self._caught_up = False  # no record left to read at the last poll
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -244,22 +245,25 @@ class Writer:
 
     def _maybe_refresh(self) -> None:
         """Materialize the pending periods once caught up (fresh results as soon as the
-        counters are stored), else at most every ``writer_refresh_seconds`` (a backlog is
-        written at the speed of inserts, not of one materialization per batch); after a
-        failure, 5 s later."""
+        counters are stored). Behind, wait ``writer_refresh_seconds`` after the last one, and
+        at least twice as long as it took (materializing takes at most a third of the
+        writer's time, so a backlog is written at the speed of inserts, not of one
+        materialization per batch). After a failure, 5 s later."""
         if not self.refresher.pending:
             return
         since = time.monotonic() - self._last_refresh_attempt
         if self._refresh_failed:
             due = since > 5
         else:
-            due = self._caught_up or since >= self.settings.writer_refresh_seconds
+            pause = max(self.settings.writer_refresh_seconds, 2 * self._last_refresh_seconds)
+            due = self._caught_up or since >= pause
         if due:
             self._refresh(set(), set())
 
     def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
         """Materialize and notify; a failure is logged and retried later, never a stop: the
         KPI tables are derived, and the counters they come from are already stored."""
+        started = time.monotonic()
         try:
             self.refresher.refresh(stock_days, flow_days)
             self._refresh_failed = False
@@ -270,6 +274,7 @@ class Writer:
             log.exception("materializing after a flush failed; retrying later")
         finally:
             self._last_refresh_attempt = time.monotonic()
+            self._last_refresh_seconds = self._last_refresh_attempt - started
 
     def _flush_quietly(self) -> None:
         try:
