@@ -20,6 +20,7 @@ import orjson
 from thidua.contracts.events import EventType
 
 _EVENT_TYPES = {event_type.value: event_type for event_type in EventType}
+_TYPE_VALUES = {event_type: event_type.value for event_type in EventType}
 
 # The data fields each type's measures read, in a fixed order (the state stores them as lists).
 FIELDS: dict[EventType, tuple[str, ...]] = {
@@ -120,7 +121,7 @@ class EntityState:
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
-                "t": self.type,  # a StrEnum: its value
+                "t": _TYPE_VALUES[self.type] if self.type else None,
                 "v": [[v.time_us, v.seq, v.source, v.id, list(v.fields)] for v in self.versions],
                 "c": [[c.program, c.time_us, c.seq, c.source, c.id] for c in self.completions],
             }
