@@ -375,7 +375,8 @@ class Scorer:
             return recent
         if key in states:  # written by this batch, not remembered any more
             return states[key][1], None
-        raw = self.entities.data.get(key)
+        # (the store's own dict: Mapping.get raises and catches KeyError for a new entity)
+        raw = self.entities.data.data.get(key)  # type: ignore[attr-defined]
         return (EntityState.from_bytes(raw) if raw else None), None
 
     def _remember(self, key: bytes, state: EntityState, known: Contribution | None) -> None:

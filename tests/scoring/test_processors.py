@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from services.scoring.processors import (
@@ -671,3 +672,20 @@ def test_indicator_numbers_of_equal_value_and_other_types_are_kept_exact() -> No
         _, values = version_measures(T.INDICATOR_OBSERVED, ("U1", "C17", numerator, 2))
         assert values == {"indicator.C17.num": expected, "indicator.C17.den": 2}
         assert type(values["indicator.C17.num"]) is type(expected)
+
+
+def test_state_bytes_keep_the_changelog_format() -> None:
+    """Workers restore states other versions of the code wrote: the format is fixed."""
+    from services.scoring.processors import Completion, Version
+
+    state = EntityState(
+        T.STAFF_UPSERTED,
+        (Version(1, 2, "s", "i", ("U1", "civil_servant", True, True)),),
+        (Completion("basic_digital_skills", 3, 4, "s", "j"),),
+    )
+    assert orjson.loads(state.to_bytes()) == {
+        "t": "vn.thidua.staff.upserted",
+        "v": [[1, 2, "s", "i", ["U1", "civil_servant", True, True]]],
+        "c": [["basic_digital_skills", 3, 4, "s", "j"]],
+    }
+    assert EntityState.from_bytes(state.to_bytes()) == state

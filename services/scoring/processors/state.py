@@ -119,12 +119,16 @@ class EntityState:
         return (source, event_id) in self.ids()
 
     def to_bytes(self) -> bytes:
+        """``{"t": type, "v": [[time_us, seq, source, id, [fields]]...], "c": [[program,
+        time_us, seq, source, id]...]}`` (orjson writes each named tuple as the plain tuple
+        ``default`` makes of it: an array of its fields in order)."""
         return orjson.dumps(
             {
                 "t": _TYPE_VALUES[self.type] if self.type else None,
-                "v": [[v.time_us, v.seq, v.source, v.id, list(v.fields)] for v in self.versions],
-                "c": [[c.program, c.time_us, c.seq, c.source, c.id] for c in self.completions],
-            }
+                "v": self.versions,
+                "c": self.completions,
+            },
+            default=tuple,
         )
 
     @classmethod
