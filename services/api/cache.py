@@ -123,6 +123,22 @@ class SwrCache(Generic[K, V]):
         self.load(key, *known, fresh=True)
         return True
 
+    def put(self, key: K, value: V) -> bool:
+        """Keep ``value``, computed elsewhere, for a key loaded before (its loader and ttl
+        stay); False when the key never was loaded. A load under way (its data may predate
+        ``value``) is followed by another one."""
+        with self._guard:
+            known = self._loaders.get(key)
+            if known is None:
+                return False
+            self._entries[key] = _Entry(value, time.monotonic(), known[1])
+            self._entries.move_to_end(key)
+            if key in self._inflight:
+                self._again.add(key)
+        if self._on_loaded is not None:
+            self._on_loaded(key, value)
+        return True
+
     def mark_stale(self, key: K) -> None:
         entry = self._entries.get(key)
         if entry is not None:

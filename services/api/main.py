@@ -31,7 +31,13 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
         )
         return None
     config = load_criteria(settings.criteria_file)
-    writer = Writer(settings, client, config, on_refresh=[app.state.on_refresh])
+    writer = Writer(
+        settings,
+        client,
+        config,
+        on_refresh=[app.state.on_refresh],
+        on_results=[app.state.service.accept],
+    )
     app.state.writer = writer
     writer.start()
     log.info("embedded writer started")

@@ -9,7 +9,7 @@ so it expires after ``rolling_ttl`` seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any, Protocol
@@ -52,6 +52,7 @@ class KpiService:
         self.rolling_ttl = rolling_ttl
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="api-cache")
         self._listeners: list[Callable[[str], None]] = []
+        self._accepted: set[str] = set()  # periods accept() took since the last on_refresh
         self.periods: SwrCache[str, PeriodView] = SwrCache(
             "periods", self.pool, max_entries=128, on_loaded=self._loaded
         )
@@ -107,12 +108,26 @@ class KpiService:
         """``listener(period_id)`` runs (on the cache thread) after a period was recomputed."""
         self._listeners.append(listener)
 
+    def accept(self, results: Mapping[str, Sequence[Scorecard]]) -> None:
+        """The embedded writer's scorecards, just materialized (its thread): cached periods
+        take them as they are, and its ``on_refresh`` that follows does not compute them
+        again (that doubled the work of every refresh)."""
+        now = now_local()
+        for period_id, cards in results.items():
+            view = PeriodView.build(parse_period(period_id, now), list(cards), now)
+            if self.periods.put(period_id, view):
+                self._accepted.add(period_id)
+
     def on_refresh(self, changed_period_ids: set[str]) -> None:
-        """The writer's callback (any thread): recompute the named periods in the background.
-        Cached periods the writer does not track (before the phase, ad-hoc) are marked stale,
-        so their next reader triggers a reload."""
+        """The writer's callback (any thread): recompute the named periods in the background
+        (those :meth:`accept` took are current already). Cached periods the writer does not
+        track (before the phase, ad-hoc) are marked stale, so their next reader triggers a
+        reload."""
         standard = set(self.standard_period_ids())
+        accepted, self._accepted = self._accepted, set()
         for period_id in self.periods.keys():
+            if period_id in accepted:
+                continue
             if period_id in changed_period_ids:
                 self.periods.reload(period_id)
             elif period_id not in standard:

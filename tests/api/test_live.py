@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import Any
 
 import httpx
 from clickhouse_connect.driver.client import Client
@@ -172,3 +173,53 @@ def test_server_mode_watches_what_a_remote_writer_materializes(ch: Client) -> No
         while _ranks(api.get("/v1/rankings", params=params).json()) != [(1, "D1"), (2, "D2")]:
             assert time.monotonic() < deadline, "the api did not notice the new results"
             time.sleep(0.1)
+
+
+def test_a_value_put_replaces_the_cached_one_without_a_load() -> None:
+    """The embedded writer hands over what it materialized: no second computation."""
+    calls: list[int] = []
+
+    def loader() -> int:
+        calls.append(1)
+        return 10 * len(calls)
+
+    pool = ThreadPoolExecutor(1)
+    loaded: list[tuple[str, int]] = []
+    cache: SwrCache[str, int] = SwrCache("test", pool, on_loaded=lambda k, v: loaded.append((k, v)))
+    assert cache.put("k", 5) is False, "a key never loaded is not cached by put"
+    assert cache.load("k", loader).result(5) == 10
+    assert cache.put("k", 99) is True
+    assert cache.peek("k") == 99 and cache.fresh("k") == 99
+    assert calls == [1]
+    assert loaded[-1] == ("k", 99)
+    pool.shutdown()
+
+
+def test_accepted_results_are_not_computed_again_on_refresh() -> None:
+    """KpiService.accept takes the writer's scorecards; the on_refresh that follows reloads
+    only the periods it did not get."""
+    from services.api.service import KpiService
+    from thidua.contracts.criteria import default_criteria
+
+    computed: list[str] = []
+
+    def compute(client: object, config: object, period: Any) -> list[Any]:
+        computed.append(period.id)
+        return []
+
+    service = KpiService(None, default_criteria(), compute=compute)  # type: ignore[arg-type]
+    for period_id in ("2025", "2025-Q1"):
+        service.warm([period_id])[0].result(5)
+    computed.clear()
+    service.accept({"2025": [], "2024": []})  # 2024 was never read: not cached
+    assert set(service.periods.keys()) == {"2025", "2025-Q1"}
+    service.on_refresh({"2025", "2025-Q1", "2024"})
+    deadline = time.monotonic() + 5
+    while computed != ["2025-Q1"]:
+        assert time.monotonic() < deadline, computed
+        time.sleep(0.01)
+    service.on_refresh({"2025"})  # a later refresh without results computes again
+    while computed != ["2025-Q1", "2025"]:
+        assert time.monotonic() < deadline, computed
+        time.sleep(0.01)
+    service.close()

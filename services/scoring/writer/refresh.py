@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 RefreshListener = Callable[[set[str]], None]
 # Receives every materialized scorecard (e.g. to publish ``kpi-results`` for notify).
 ResultsPublisher = Callable[[dict[str, list[Scorecard]], datetime], None]
+# Receives every materialized scorecard before the refresh is announced (the embedded api).
+ResultsListener = Callable[[dict[str, list[Scorecard]]], None]
 
 
 class Refresher:
@@ -32,12 +34,14 @@ class Refresher:
         listeners: Sequence[RefreshListener],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         publish: ResultsPublisher | None = None,
+        on_results: Sequence[ResultsListener] = (),
     ) -> None:
         self._client = client
         self._config = config
         self._listeners = list(listeners)
         self._clock = clock
         self._publish = publish
+        self._on_results = list(on_results)
         self._last_day: date | None = None
         self._pending_stock: set[date] = set()
         self._pending_flow: set[date] = set()
@@ -80,6 +84,11 @@ class Refresher:
         metrics.MATERIALIZE_SECONDS.set(time.perf_counter() - started)
         if self._publish is not None:
             self._publish(results, computed_at)
+        for listener in self._on_results:
+            try:
+                listener(results)
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("on_results listener %r failed", listener)
         metrics.PERIODS_MATERIALIZED.inc(len(periods))
         changed = {p.id for p in periods}
         self.notify(changed)

@@ -24,7 +24,7 @@ from services.scoring.writer import metrics
 from services.scoring.writer.batch import Batch, DeadLetter
 from services.scoring.writer.decode import Router
 from services.scoring.writer.dlq import send_dead_letters
-from services.scoring.writer.refresh import Refresher, RefreshListener
+from services.scoring.writer.refresh import Refresher, RefreshListener, ResultsListener
 from services.scoring.writer.results import results_publisher
 from services.scoring.writer.rows import Undecodable
 from services.scoring.writer.sink import Stopped, write_rows
@@ -80,6 +80,7 @@ class Writer:
         client: Client,
         config: CriteriaConfig,
         on_refresh: Sequence[RefreshListener] = (),
+        on_results: Sequence[ResultsListener] = (),
     ) -> None:
         self.settings = settings
         self.client = client
@@ -89,6 +90,7 @@ class Writer:
             config,
             on_refresh,
             publish=results_publisher(self._output_producer, settings.topic_prefix),
+            on_results=on_results,
         )
         self.router = Router(settings.topic_prefix, config.flow_measures())
         self._stopping = threading.Event()
@@ -165,7 +167,12 @@ class Writer:
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
-            timeout = min(self._batch.seconds_left(), _MAX_POLL_SECONDS)
+            due_in = self._refresh_due_in()
+            timeout = min(
+                self._batch.seconds_left(),
+                _MAX_POLL_SECONDS,
+                _MAX_POLL_SECONDS if due_in is None else due_in,
+            )
             records = consumer.poll(
                 timeout_ms=max(10, int(timeout * 1000)),
                 max_records=max(1, self.settings.writer_batch_rows - self._batch.messages),
@@ -243,21 +250,26 @@ class Writer:
     def _failed(self, reason: str) -> None:
         self.last_error = reason
 
-    def _maybe_refresh(self) -> None:
-        """Materialize the pending periods once caught up (fresh results as soon as the
-        counters are stored). Behind, wait ``writer_refresh_seconds`` after the last one, and
-        at least twice as long as it took (materializing takes at most a third of the
-        writer's time, so a backlog is written at the speed of inserts, not of one
-        materialization per batch). After a failure, 5 s later."""
+    def _refresh_due_in(self) -> float | None:
+        """Seconds until the pending periods are to be materialized (None: nothing pending).
+
+        Materializing waits twice as long as the last one took, so it never takes more than
+        a third of the machine's time from the scoring workers and the inserts (at every
+        flush it held a busy worker to half a core). Behind, it also waits
+        ``writer_refresh_seconds``: a backlog is stored at the speed of inserts. After a
+        failure, 5 s."""
         if not self.refresher.pending:
-            return
-        since = time.monotonic() - self._last_refresh_attempt
+            return None
         if self._refresh_failed:
-            due = since > 5
+            pause = 5.0
         else:
-            pause = max(self.settings.writer_refresh_seconds, 2 * self._last_refresh_seconds)
-            due = self._caught_up or since >= pause
-        if due:
+            pause = 2 * self._last_refresh_seconds
+            if not self._caught_up:
+                pause = max(pause, self.settings.writer_refresh_seconds)
+        return max(0.0, self._last_refresh_attempt + pause - time.monotonic())
+
+    def _maybe_refresh(self) -> None:
+        if self._refresh_due_in() == 0.0:
             self._refresh(set(), set())
 
     def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
