@@ -139,7 +139,7 @@ class Scorer:
         start_offsets: Callable[[set[TP]], Awaitable[dict[TP, int]]],
         seek: Callable[[TP, int], Awaitable[None]],
         recent_limit: int = 100_000,
-        in_flight: int = 2,
+        in_flight: int = 6,
     ) -> None:
         self.app = app
         self.start_offsets = start_offsets

@@ -68,6 +68,34 @@ def test_unit_deactivated_later_still_counts_before(client: Client) -> None:
     assert kpi.units_at(client, parse_period("2026").end)["U1"].active is False
 
 
+def test_units_at_many_is_units_at_of_each_end(client: Client) -> None:
+    """The writer reads the registry once for all the periods it materializes."""
+    insert_events(
+        client,
+        unit("U1", "2025-01-01", name="Một"),
+        unit("U1", "2025-07-01 00:00", name="Hai"),
+        unit("U2", "2025-03-01 08:00", name="Sau", seq=31),
+        unit("U2", "2025-03-01 08:00", name="Trước", seq=30),
+        unit("U3", "2021-01-01", tier="district", block="K1", id="same", seq=5),
+        unit("U3", "2025-05-01", tier="district", name="Gửi lại", id="same", seq=50),
+        unit("U3", "2026-02-01", tier="district", active=False),
+    )
+    ends = [
+        at(moment)
+        for moment in (
+            "2021-01-01 00:00",
+            "2025-03-01 08:00",
+            "2025-03-01 08:00:00.000001",
+            "2025-07-01 00:00",
+            "2025-07-01 00:00:00.000001",
+            "2027-01-01",
+        )
+    ]
+    many = kpi.units_at_many(client, ends)
+    assert many == {end: kpi.units_at(client, end) for end in ends}
+    assert many[ends[-1]]["U1"].name == "Hai" and many[ends[-1]]["U3"].active is False
+
+
 # --- measure_sums --------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "scorecards_by_unit",
     "standard_periods",
     "units_at",
+    "units_at_many",
 ]
 
 # (source, id) keeps its first acceptance (min seq): a resend changes nothing, and rows
@@ -100,6 +101,42 @@ def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
         except (ValueError, KeyError) as exc:  # the writer validates; never let one row stop all
             log.error("unit %s has an unreadable registry version: %s", unit_id, exc)
     return units
+
+
+_UNIT_VERSIONS = """
+SELECT argMin(unit_id, seq) AS unit, argMin(data, seq) AS payload,
+       toUnixTimestamp64Micro(argMin(time, seq)) AS t_us, min(seq) AS first_seq
+FROM events_raw
+WHERE type = {type:String}
+GROUP BY source, id
+"""
+
+
+def units_at_many(client: Client, ends: Iterable[datetime]) -> dict[datetime, dict[str, UnitInfo]]:
+    """:func:`units_at` for several ends from one read of the registry's versions (the
+    writer materializes several periods at a time; the registry is a few hundred rows)."""
+    versions = client.query(
+        _UNIT_VERSIONS, parameters={"type": EventType.UNIT_UPSERTED.value}
+    ).result_rows
+    result: dict[datetime, dict[str, UnitInfo]] = {}
+    for end in ends:
+        end_us = to_utc_micros(end)
+        latest: dict[str, tuple[tuple[int, int], Any]] = {}
+        for unit_id, payload, t_us, first_seq in versions:
+            if t_us >= end_us:
+                continue
+            order = (int(t_us), int(first_seq))
+            unit = str(unit_id)
+            if unit not in latest or order > latest[unit][0]:
+                latest[unit] = (order, payload)
+        units = {}
+        for unit_id, (_, data) in latest.items():
+            try:
+                units[unit_id] = unit_info(orjson.loads(data))
+            except (ValueError, KeyError) as exc:  # as units_at
+                log.error("unit %s has an unreadable registry version: %s", unit_id, exc)
+        result[end] = units
+    return result
 
 
 def measure_sums(
@@ -178,7 +215,8 @@ def compute_periods(
 ) -> dict[str, list[Scorecard]]:
     """``compute_period`` of several periods, reading the counters once (the writer's path)."""
     sums = measure_sums_many(client, periods, config.flow_measures())
-    return {p.id: score_units(config, p, units_at(client, p.end), sums[p.id]) for p in periods}
+    registry = units_at_many(client, [p.end for p in periods])
+    return {p.id: score_units(config, p, registry[p.end], sums[p.id]) for p in periods}
 
 
 def compute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
@@ -253,9 +291,8 @@ def materialize(
     unranked). All rows of one run share ``computed_at``: a reader takes a period's rows with
     its latest ``computed_at``, so a unit whose tier changed leaves no stale row behind."""
     results = compute_periods(client, config, list(periods))
-    for cards in results.values():
-        if not cards:
-            continue
+    cards = [card for period_cards in results.values() for card in period_cards]
+    if cards:  # one insert per table for all the periods (each insert makes a part)
         with client_lock(client):
             client.insert(
                 "kpi_criteria", _criteria_rows(cards, computed_at), column_names=_CRITERIA_COLUMNS
