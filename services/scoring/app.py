@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 from faust.types import TP, ConsumerT
@@ -63,6 +63,17 @@ class ScoringApp(faust.App):
         return consumer
 
 
+class SourceRecord(NamedTuple):
+    """A source record as the scorer reads it (what it needs of Faust's ``Message``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    tp: TP
+
+
 def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
     """The source records of each fetch go to the agent as one list (its channel
     ``source_batches``); changelog records being restored take Faust's usual path.
@@ -70,11 +81,43 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
     Faust's own loop hands each record to its topic's queue through four tasks and an
     ``asyncio.wait`` (so that a rebalance can interrupt a blocked put), then the stream takes
     it out again: about 60 µs of a worker's CPU per event, as much as the scoring itself.
-    Per fetch the same care costs nothing. Faust's acknowledgements are not used (the scorer
-    commits its own positions), so the records need no tracking either. A fetch cut short by
-    a rebalance is dropped as Faust drops its queues; the scorer reads on from its positions.
+    Its ``getmany`` then builds a ``Message`` per record and asks for the partition's
+    highwater on the way (a quarter of the worker's wait for input). Here a fetch is read as
+    Faust's ``getmany`` reads it (same flow, generation and partition checks) and each source
+    record becomes a small tuple. Faust's acknowledgements are not used (the scorer commits
+    its own positions), so the records need no tracking either. A fetch cut short by a
+    rebalance is dropped as Faust drops its queues; the scorer reads on from its positions.
     """
     source_names = app.source_names
+
+    async def fetch() -> tuple[list[SourceRecord], list[Any]]:
+        """(source records, changelog messages) of the next fetch: ``Consumer.getmany``."""
+        records, active = await consumer._wait_next_records(1.0)  # type: ignore[attr-defined]
+        generation = app.consumer_generation_id
+        if records is None or consumer.should_stop:  # type: ignore[attr-defined]
+            return [], []
+        if not consumer.flow_active:  # type: ignore[attr-defined]
+            try:  # as getmany: a fetch while the flow is stopped seeks back
+                await consumer.perform_seek()  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - Faust's getmany only warns too
+                log.warning("exception performing seek when flow not active %r", exc)
+            return [], []
+        buffered = consumer._buffered_partitions  # type: ignore[attr-defined]
+        sources: list[SourceRecord] = []
+        changelog: list[Any] = []
+        for tp, batch in records.items():
+            if active is not None and tp not in active and tp not in buffered:
+                continue
+            if tp.topic in source_names:
+                topic, partition = tp.topic, tp.partition
+                sources.extend(
+                    SourceRecord(topic, partition, r.offset, r.key, r.value, tp) for r in batch
+                )
+            else:
+                changelog.extend(consumer._to_message(tp, r) for r in batch)  # type: ignore[attr-defined]
+        if app.consumer_generation_id != generation:
+            return [], []  # a rebalance began meanwhile: Faust drops the rest of the fetch
+        return sources, changelog
 
     async def drain_messages(fetcher: Any) -> None:
         callback = consumer.callback  # type: ignore[attr-defined]
@@ -84,18 +127,14 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         fetcher_stopped = fetcher._stopped.is_set
         try:
             while not (consumer_stopped() or fetcher_stopped()):
-                fetched = consumer.getmany(timeout=1.0)  # type: ignore[attr-defined]
                 await consumer.sleep(0)  # type: ignore[attr-defined]
                 if consumer.should_stop:  # type: ignore[attr-defined]
                     continue
-                batch: list[Any] = []
-                async for tp, message in fetched:
-                    if tp.topic in source_names:
-                        batch.append(message)
-                    else:
-                        await wait_first(callback(message), suspended())
-                if batch:
-                    await wait_first(app.source_batches.put(batch), suspended())
+                sources, changelog = await fetch()
+                for message in changelog:
+                    await wait_first(callback(message), suspended())
+                if sources:
+                    await wait_first(app.source_batches.put(sources), suspended())
         except consumer.consumer_stopped_errors:  # type: ignore[attr-defined]
             if app.should_stop:
                 log.info("Broker stopped consumer, shutting down...")
