@@ -44,8 +44,9 @@ from services.scoring.processors import (
     contribution,
     exact,
 )
+from services.scoring.processors.decode import decode_valid
 from services.scoring.processors.measures import normalise
-from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.contracts.events import CanonicalEvent, EventType, entity_key
 from thidua.contracts.topics import Topic, physical
 
 log = logging.getLogger(__name__)
@@ -340,23 +341,30 @@ class Scorer:
         types: dict[EventType, int],
     ) -> Contribution | None:
         """The counters' delta of one message, or None when it was dead-lettered."""
+        decoded = decode_valid(message.value) if message.value else None
+        data: dict[str, Any] | None = None
+        if decoded is not None:
+            event, data = decoded
+        else:  # the two-pass way tells an undecodable envelope from invalid data
+            try:
+                if not message.value:
+                    raise ValueError("empty message")
+                event = CanonicalEvent.from_bytes(message.value)
+            except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
+                return self._dead_letter(message, "undecodable", exc)
         try:
-            if not message.value:
-                raise ValueError("empty message")
-            event = CanonicalEvent.from_bytes(message.value)
-        except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
-            return self._dead_letter(message, "undecodable", exc)
-        try:
-            key = event.entity_key.encode()
+            key = entity_key(event.type, event.data if data is None else data).encode()
             state, known = self._state(key, states)
             new_state, new_known, delta = advance(
-                state, known, event, indicator_ids=self.indicator_ids
+                state, known, event, indicator_ids=self.indicator_ids, data=data
             )
         except (ValueError, KeyError, TypeError) as exc:
             return self._dead_letter(message, "invalid", exc)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the province's scoring
             self.metrics.errors.labels("apply").inc()
-            log.exception("scoring %s failed", event.entity_key)
+            log.exception(
+                "scoring %s[%s]@%s failed", message.topic, message.partition, message.offset
+            )
             return self._dead_letter(message, "error", exc)
         if new_state is not None and new_state is not state:
             states[key] = (message.partition, new_state)

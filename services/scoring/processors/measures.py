@@ -246,12 +246,14 @@ def advance(
     event: CanonicalEvent,
     *,
     indicator_ids: frozenset[str],
+    data: dict[str, Any] | None = None,
 ) -> tuple[EntityState | None, Contribution | None, Contribution]:
     """:func:`apply` for a caller that remembers contributions: ``known`` is
     ``contribution(state)`` when the caller has it (None: not known). Returns the new state,
     its contribution (None only when the state did not change and ``known`` was None) and
-    the counters' delta."""
-    data = validated_data(event)
+    the counters' delta. ``data``: the event's data validated already (``decode``)."""
+    if data is None:
+        data = validated_data(event)
     if event.type is EventType.UNIT_UPSERTED:
         return state, known, {}  # the registry is read from events_raw, not from counters
     if event.type is EventType.INDICATOR_OBSERVED and data["indicator"] not in indicator_ids:
