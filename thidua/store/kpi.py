@@ -94,6 +94,11 @@ def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
     rows = client.query(
         _UNITS_AT, parameters={"type": EventType.UNIT_UPSERTED.value, "end_us": to_utc_micros(end)}
     ).result_rows
+    return _unit_infos(rows)
+
+
+def _unit_infos(rows: Iterable[tuple[Any, Any]]) -> dict[str, UnitInfo]:
+    """(unit_id, registry JSON) rows → unit_id → UnitInfo."""
     units = {}
     for unit_id, data in rows:
         try:
@@ -129,13 +134,7 @@ def units_at_many(client: Client, ends: Iterable[datetime]) -> dict[datetime, di
             unit = str(unit_id)
             if unit not in latest or order > latest[unit][0]:
                 latest[unit] = (order, payload)
-        units = {}
-        for unit_id, (_, data) in latest.items():
-            try:
-                units[unit_id] = unit_info(orjson.loads(data))
-            except (ValueError, KeyError) as exc:  # as units_at
-                log.error("unit %s has an unreadable registry version: %s", unit_id, exc)
-        result[end] = units
+        result[end] = _unit_infos((unit, payload) for unit, (_, payload) in latest.items())
     return result
 
 

@@ -292,24 +292,17 @@ def _appended_stock_delta(event_type: EventType, last: Version, new: Version) ->
     values to ``new``'s. (On ``last``'s own day ``new`` replaces it: the same change.)"""
     day = local_day(new.time_us)
     unit, values = _version_measures(event_type, new.fields)
-    delta: dict[CounterKey, Number] = {(unit, m, day): v for m, v in values}
     old_unit, old_values = _version_measures(event_type, last.fields)
-    for measure, value in old_values:
-        key = (old_unit, measure, day)
-        delta[key] = delta.get(key, 0) - value
-    return {key: normalise(value) for key, value in delta.items() if value != 0}
+    return difference(
+        {(unit, m, day): v for m, v in values}, {(old_unit, m, day): v for m, v in old_values}
+    )
 
 
 def _added(known: Contribution, delta: Contribution) -> Contribution:
     """``known + delta`` with the zero entries dropped."""
     total = dict(known)
-    for key, value in delta.items():
-        value = normalise(total.get(key, 0) + value)
-        if value == 0:
-            total.pop(key, None)
-        else:
-            total[key] = value
-    return total
+    add_into(total, delta)
+    return {key: value for key, value in total.items() if value != 0}
 
 
 def validated_data(event: CanonicalEvent) -> dict[str, Any]:

@@ -115,9 +115,6 @@ class EntityState:
             object.__setattr__(self, "_ids", ids)
         return ids
 
-    def seen(self, source: str, event_id: str) -> bool:
-        return (source, event_id) in self.ids()
-
     def to_bytes(self) -> bytes:
         """``{"t": type, "v": [[time_us, seq, source, id, [fields]]...], "c": [[program,
         time_us, seq, source, id]...]}`` (orjson writes each named tuple as the plain tuple

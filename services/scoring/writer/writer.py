@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import date
 
 from clickhouse_connect.driver.client import Client
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -196,7 +195,7 @@ class Writer:
             self._maybe_refresh()
         self._flush_quietly()
         if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
-            self._refresh(set(), set())
+            self._refresh()
 
     def _add(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
@@ -270,14 +269,14 @@ class Writer:
 
     def _maybe_refresh(self) -> None:
         if self._refresh_due_in() == 0.0:
-            self._refresh(set(), set())
+            self._refresh()
 
-    def _refresh(self, stock_days: set[date], flow_days: set[date]) -> None:
+    def _refresh(self) -> None:
         """Materialize and notify; a failure is logged and retried later, never a stop: the
         KPI tables are derived, and the counters they come from are already stored."""
         started = time.monotonic()
         try:
-            self.refresher.refresh(stock_days, flow_days)
+            self.refresher.refresh()
             self._refresh_failed = False
         except Exception as exc:
             self._refresh_failed = True
