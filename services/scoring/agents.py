@@ -28,6 +28,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any, NamedTuple, NoReturn
 
 import orjson
@@ -318,19 +319,21 @@ class Scorer:
 
         outgoing: list[Outgoing] = []
         entity_topic = self.entities.changelog_topic.get_topic_name()
+        put = _putter(self.entities)
         for key, (partition, state) in states.items():
             value = state.to_bytes()
-            _put(self.entities, partition, key, value)
+            put(partition, key, value)
             outgoing.append(Outgoing(entity_topic, partition, key, value))
         counter_topic = self.counters.changelog_topic.get_topic_name()
-        store = self.counters.data
+        put = _putter(self.counters)
+        published = self.counters.data.data  # type: ignore[attr-defined]
         for (partition, unit_id, measure, day), delta in deltas.items():
             if delta == 0:
                 continue  # changes inside the batch cancelled out: the published value stands
             key = counter_key(unit_id, measure, day, partition)
-            total = normalise(counter_number(store.get(key)) + delta)
+            total = normalise(counter_number(published.get(key)) + delta)
             value = counter_value(unit_id, measure, day, partition, total)
-            _put(self.counters, partition, key, value)
+            put(partition, key, value)
             outgoing.append(Outgoing(counter_topic, partition, key, value))
         return outgoing, letters
 
@@ -389,12 +392,16 @@ class Scorer:
 
     def _remember(self, key: bytes, state: EntityState, known: Contribution | None) -> None:
         """Keep the latest states decoded, with their contributions, up to ``recent_limit``
-        (the oldest written first out): an entity's events tend to come close together."""
+        (the oldest written first out): an entity's events tend to come close together.
+
+        The oldest quarter goes at once, into a new dict: deleting a dict's first key one at a
+        time leaves a growing run of dead slots that every ``next(iter())`` walks again."""
         recent = self.recent
         recent.pop(key, None)
         recent[key] = (state, known)
         if len(recent) > self.recent_limit:
-            del recent[next(iter(recent))]
+            keep = self.recent_limit * 3 // 4
+            self.recent = dict(islice(recent.items(), len(recent) - keep, None))
 
     def _dead_letter(self, message: Any, kind: str, exc: BaseException) -> None:
         reason = f"{kind}: {type(exc).__name__}: {exc}"
@@ -481,10 +488,19 @@ def _counter_key_tuple(key: bytes) -> tuple[int, str, str, str]:
 
 def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:
     """Write a table's store without Faust's changelog buffer (the caller sends the message)."""
+    _putter(table)(partition, key, value)
+
+
+def _putter(table: Collection) -> Callable[[int, bytes, bytes], None]:
+    """``_put`` for many writes to ``table``: straight into the memory store's dicts."""
     store = table.data
-    store[key] = value
-    key_partition = getattr(store, "_key_partition", None)
-    if key_partition is not None:
-        # The memory store drops keys of partitions no longer assigned after a rebalance; it
-        # only knows the partition of keys it restored, so tell it about live writes too.
-        key_partition[key] = partition
+    values: dict[bytes, bytes] = store.data  # type: ignore[attr-defined]
+    # The memory store drops keys of partitions no longer assigned after a rebalance; it only
+    # knows the partition of keys it restored, so tell it about live writes too.
+    where: dict[bytes, int] = getattr(store, "_key_partition", {})
+
+    def put(partition: int, key: bytes, value: bytes) -> None:
+        values[key] = value
+        where[key] = partition
+
+    return put

@@ -689,3 +689,31 @@ def test_state_bytes_keep_the_changelog_format() -> None:
         "c": [["basic_digital_skills", 3, 4, "s", "j"]],
     }
     assert EntityState.from_bytes(state.to_bytes()) == state
+
+
+def _fresh_bytes(state: EntityState) -> bytes:
+    """``to_bytes`` of a copy that never knew its encoding."""
+    return EntityState(state.type, state.versions, state.completions).to_bytes()
+
+
+def test_state_bytes_appended_to_equal_a_fresh_encoding() -> None:
+    """A state's bytes are remembered and extended when a version is appended (indicators
+    have hundreds): they must stay what encoding the whole state gives, in every path."""
+    from services.scoring.processors import Completion, Version
+
+    def version(n: int, text: str = "s") -> Version:
+        return Version(n * 10, n, text, f"i{n}", ("U1", "civil_servant", n % 2 == 0, True))
+
+    state = EntityState().with_completion(Completion("basic_digital_skills", 3, 4, "s", "j"))
+    state = EntityState.from_bytes(state.to_bytes())  # remembered: trainings only, no type
+    for n in range(1, 6):
+        state = state.with_version(T.STAFF_UPSERTED, version(n, text='q"],"c":x'))
+        assert state.to_bytes() == _fresh_bytes(state)
+        state = EntityState.from_bytes(state.to_bytes())
+    state = state.with_version(T.STAFF_UPSERTED, version(2, "late"))  # inserted, not appended
+    assert state.to_bytes() == _fresh_bytes(state)
+    state = state.with_completion(Completion("data_analytics", 5, 6, "s", "k"))
+    state = state.with_version(T.STAFF_UPSERTED, version(9))
+    assert state.to_bytes() == _fresh_bytes(state)
+    assert EntityState.from_bytes(state.to_bytes()) == state
+    assert len(state.versions) == 7 and len(state.completions) == 2

@@ -79,6 +79,10 @@ class EntityState:
     _ids: frozenset[tuple[str, str]] | None = field(
         default=None, init=False, compare=False, repr=False
     )
+    # What ``to_bytes`` returns, once known (encoded, decoded, or appended to: an indicator
+    # observed daily has hundreds of versions, and encoding them all at every observation cost
+    # more than the rest of its scoring).
+    _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def winner(self) -> Version | None:
@@ -93,6 +97,8 @@ class EntityState:
             # The common case, a new latest version: no scan of the versions.
             state = EntityState(event_type, (*self.versions, version), self.completions)
             object.__setattr__(state, "_ids", ids | {identity})
+            if self._encoded is not None and self.versions and self.type is event_type:
+                object.__setattr__(state, "_encoded", _appended(self._encoded, version))
             return state
         versions = _merge(self.versions, version)
         if versions is None:
@@ -119,23 +125,41 @@ class EntityState:
         """``{"t": type, "v": [[time_us, seq, source, id, [fields]]...], "c": [[program,
         time_us, seq, source, id]...]}`` (orjson writes each named tuple as the plain tuple
         ``default`` makes of it: an array of its fields in order)."""
-        return orjson.dumps(
-            {
-                "t": _TYPE_VALUES[self.type] if self.type else None,
-                "v": self.versions,
-                "c": self.completions,
-            },
-            default=tuple,
-        )
+        encoded = self._encoded
+        if encoded is None:
+            encoded = orjson.dumps(
+                {
+                    "t": _TYPE_VALUES[self.type] if self.type else None,
+                    "v": self.versions,
+                    "c": self.completions,
+                },
+                default=tuple,
+            )
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EntityState:
         doc = orjson.loads(raw)
-        return cls(
+        state = cls(
             type=_EVENT_TYPES[doc["t"]] if doc["t"] else None,
             versions=tuple(Version(t, s, src, i, tuple(f)) for t, s, src, i, f in doc["v"]),
             completions=tuple(Completion(p, t, s, src, i) for p, t, s, src, i in doc["c"]),
         )
+        object.__setattr__(state, "_encoded", raw)
+        return state
+
+
+# Where the versions' array of an encoded state ends. Unique: a string's quote is escaped
+# inside JSON strings, and in arrays no quote is followed by a colon; only the top-level keys.
+_VERSIONS_END = b'],"c":'
+
+
+def _appended(encoded: bytes, version: Version) -> bytes:
+    """``encoded`` (a state with one version or more) with ``version`` added at the end of its
+    versions: the bytes ``to_bytes`` makes of the new state, without encoding the others."""
+    end = encoded.rindex(_VERSIONS_END)
+    return b"".join((encoded[:end], b",", orjson.dumps(tuple(version)), encoded[end:]))
 
 
 def _merge(items: tuple[_Item, ...], new: _Item) -> tuple[_Item, ...] | None:
