@@ -79,7 +79,7 @@ class NotifySettings(CommonSettings):
 
 class WriterSettings(CommonSettings):
     writer_group: str = Field("thidua-writer", description="consumer group of the writer")
-    writer_batch_rows: int = Field(5000, ge=1, description="flush after this many rows")
+    writer_batch_rows: int = Field(20_000, ge=1, description="flush after this many rows")
     writer_batch_seconds: float = Field(0.5, gt=0, description="…or after this long")
     writer_refresh_seconds: float = Field(
         1.0,
