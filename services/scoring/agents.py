@@ -47,6 +47,7 @@ from services.scoring.processors import (
 )
 from services.scoring.processors.decode import decode_valid
 from services.scoring.processors.measures import normalise
+from services.scoring.processors.state import kept
 from thidua.contracts.events import CanonicalEvent, EventType, entity_key
 from thidua.contracts.topics import Topic, physical
 
@@ -70,14 +71,16 @@ def counter_key(unit_id: str, measure: str, day: str, partition: int) -> bytes:
 
 def counter_value(unit_id: str, measure: str, day: str, partition: int, value: Number) -> bytes:
     number: int | float = value if isinstance(value, int) else float(value)
-    return orjson.dumps(
-        {
-            "unit_id": unit_id,
-            "measure": measure,
-            "day": day,
-            "partition": partition,
-            "value": number,
-        }
+    return kept(
+        orjson.dumps(
+            {
+                "unit_id": unit_id,
+                "measure": measure,
+                "day": day,
+                "partition": partition,
+                "value": number,
+            }
+        )
     )
 
 
