@@ -104,6 +104,7 @@ def progress(api: str, scoring: str) -> dict[str, float]:
         "scored": metric(worker, "thidua_scoring_events_total"),
         "dead_letters": metric(worker, "thidua_scoring_dead_letters_total"),
         "published": metric(worker, "thidua_scoring_counters_published_total"),
+        "batches": metric(worker, "thidua_scoring_batch_events_count"),
         "written": metric(writer, 'thidua_writer_rows_written_total\\{table="kpi_counters"\\}'),
         "writer_lag": metric(writer, "thidua_writer_consumer_lag"),
     }
@@ -294,7 +295,9 @@ def main() -> None:
     print(
         f"one worker + ClickHouse writes    {pipeline['per_second']:,.0f} events/s "
         f"({share:.1%} of raw; {pipeline['seconds']:.1f} s after ready, startup "
-        f"{pipeline['startup_seconds']:.1f} s; {pipeline['written']:,.0f} counter rows written; "
+        f"{pipeline['startup_seconds']:.1f} s; {pipeline['published']:,.0f} counter messages, "
+        f"{pipeline['written']:,.0f} rows written; "
+        f"{pipeline['scored'] / max(1, pipeline['batches']):,.0f} events a batch; "
         f"{pipeline['counters']:,} counters exact against the fold)"
     )
     print(

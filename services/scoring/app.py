@@ -242,7 +242,7 @@ def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
 def create_app(
     settings: ScoringSettings,
     *,
-    batch_size: int = 4000,
+    batch_size: int = 20_000,
     commit_seconds: float = 0.5,
     session_timeout: float = 10.0,
 ) -> ScoringApp:
@@ -254,7 +254,9 @@ def create_app(
         processing_guarantee="at_least_once",
         # Batches of the changelog sends (agents._send): fewer, larger produce requests.
         producer_max_batch_size=512 * 1024,
-        # At most this many records a fetch, so one batch of the agent.
+        # At most this many records a fetch, so one batch of the agent. A counter several
+        # events of a batch change is published once: 4,000 → 20,000 cut the counter messages
+        # of bench/scoring's 200,000 events from 185,000 to 114,000 (21,500 → 28,000 events/s).
         broker_max_poll_records=batch_size,
         # Up to 4 MiB a partition a fetch (1 MiB: the worker waited for input a quarter of
         # the time while its fetches were refilled; bench/scoring 17,000 → 20,400 events/s).
