@@ -110,6 +110,16 @@ def progress(api: str, scoring: str) -> dict[str, float]:
     }
 
 
+def peak_mb(pid: int | None) -> float:
+    """A process's peak resident memory (VmHWM), MB; 0 when unknown."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
 def scored(figures: dict[str, float], events: int) -> bool:
     return figures["scored"] + figures["dead_letters"] >= events
 
@@ -167,6 +177,7 @@ def stage_pipeline(
         time.sleep(0.1)
     seconds = time.perf_counter() - ready
     assert scoring_seconds is not None
+    memory = {"worker_peak_mb": peak_mb(worker.pid), "api_peak_mb": peak_mb(others[0].pid)}
 
     expected = fold(events, indicator_ids=default_criteria().indicator_ids())
     reader = CounterReader(bootstrap, prefix)
@@ -186,6 +197,7 @@ def stage_pipeline(
         "scoring_seconds": scoring_seconds,
         "scoring_per_second": len(events) / scoring_seconds,
         "counters": len(expected),
+        **memory,
         **figures,
     }
 
@@ -303,6 +315,10 @@ def main() -> None:
     print(
         f"  of which scoring                {pipeline['scoring_per_second']:,.0f} events/s "
         f"(every event scored {pipeline['scoring_seconds']:.1f} s after ready)"
+    )
+    print(
+        f"peak memory                       worker {pipeline['worker_peak_mb']:,.0f} MB, "
+        f"api with chDB writer {pipeline['api_peak_mb']:,.0f} MB"
     )
     print(
         f"freshness (ingest 202 → api)      p50 {fresh['p50_ms']:,.0f} ms, "

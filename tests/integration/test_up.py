@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.stack import free_port
+from tests.integration.stack import free_port, free_port_pair
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,8 @@ def listening(port: int) -> bool:
 
 
 def test_up_runs_the_stack_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("KAFKA", "API", "INGEST", "SCORING", "NOTIFY")}
+    ports = {name: free_port() for name in ("API", "INGEST", "SCORING", "NOTIFY")}
+    ports["KAFKA"] = free_port_pair()  # its controller listens on the next port
     marker = f"THIDUA_UP_TEST_MARKER={tmp_path.name}"
     env = {
         **os.environ,
