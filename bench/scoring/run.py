@@ -1,6 +1,6 @@
 """Scoring throughput with ClickHouse writes, beside a raw consumer, and freshness: one run.
 
-    .venv/bin/python bench/scoring/run.py [--events 100000] [--workload province|stress]
+    .venv/bin/python bench/scoring/run.py [--events 200000] [--workload province|stress]
                                           [--probes 40] [--bootstrap 127.0.0.1:39092] [--json]
 
 1. produce N canonical events (as ingest writes them) to fresh prefixed topics. The
@@ -265,7 +265,7 @@ def stage_freshness(stack: Stack, probes: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--workload", choices=("province", "stress"), default="province")
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument(
