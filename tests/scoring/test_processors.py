@@ -717,3 +717,17 @@ def test_state_bytes_appended_to_equal_a_fresh_encoding() -> None:
     assert state.to_bytes() == _fresh_bytes(state)
     assert EntityState.from_bytes(state.to_bytes()) == state
     assert len(state.versions) == 7 and len(state.completions) == 2
+
+
+def test_state_bytes_of_another_shape_are_encoded_whole_when_appended_to() -> None:
+    """Restored bytes that are valid JSON of the state but not orjson's compact form (another
+    writer) cannot be extended in place: the new state is encoded whole."""
+    from services.scoring.processors import Version
+
+    spaced = b'{"t": "vn.thidua.dvc.procedure.upserted", "v": [[1, 1, "s", "a", ["U1", true, true, true]]], "c": []}'  # noqa: E501
+    state = EntityState.from_bytes(spaced)
+    after = state.with_version(
+        T.PROCEDURE_UPSERTED, Version(2, 2, "s", "b", ("U1", True, False, False))
+    )
+    assert after.to_bytes() == _fresh_bytes(after)
+    assert EntityState.from_bytes(after.to_bytes()) == after
