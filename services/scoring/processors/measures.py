@@ -268,6 +268,12 @@ def advance(
     else:
         fields = _FIELD_GETTERS[event.type](data)
         version = Version(time_us, event.seq, event.source, event.id, fields)
+        if state is None:
+            # A new entity (most events: each dossier, document, work file is one): its one
+            # version's contribution is the delta (one dict: neither is changed in place).
+            after = EntityState(event.type, (version,))
+            new = contribution(after)
+            return after, new, new
         after = before.with_version(event.type, version)
     if after is before:
         return state, known, {}
