@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -281,7 +282,8 @@ def main() -> None:
     else:
         events = make_events(args.events, seed=1, entities=max(100, args.events // 3), units=40)
     results: dict[str, Any] = {"workload": args.workload}
-    with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="thidua-bench-")
+    try:
         with running_stack(args.bootstrap, Path(tmp), start=False) as stack:
             prefix = stack.env["THIDUA_TOPIC_PREFIX"]
             results["prefix"] = prefix
@@ -296,6 +298,10 @@ def main() -> None:
             )
             say(f"freshness, {args.probes} probes …")
             results["freshness"] = stage_freshness(stack, args.probes)
+    except BaseException:
+        say(f"the run failed: its processes' logs are kept in {tmp}/logs")
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return
