@@ -204,8 +204,9 @@ def start_offsets(consumer: ConsumerT) -> Callable[[set[TP]], Awaitable[dict[TP,
         tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
         starts: dict[TP, int] = {}
         missing = []
-        for tp in tps:
-            committed = await client.committed(tp)
+        # All at once: one after the other took ~40 ms a partition (1.5 s a rebalance).
+        offsets = await asyncio.gather(*(client.committed(tp) for tp in tps))
+        for tp, committed in zip(tps, offsets, strict=True):
             if committed is None:
                 missing.append(tp)
             else:
