@@ -129,7 +129,7 @@ def to_events(
 
 
 def _is_activity(target: dict[str, Any]) -> bool:
-    return target.get("objectType", "Activity") == "Activity"
+    return bool(target.get("objectType", "Activity") == "Activity")
 
 
 def _training_event(

@@ -115,7 +115,7 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
 
 
 def run() -> None:
-    settings = NotifyServiceSettings()  # type: ignore[call-arg]  # fields come from env
+    settings = NotifyServiceSettings()  # fields come from env
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -149,7 +149,7 @@ class Scorer:
         self.app = app
         self.start_offsets = start_offsets
         self.seek = seek
-        self.positions = Positions()
+        self.positions: Positions[TP] = Positions()
         self.source_topics = source_topics
         self.entities = entities
         self.counters = counters
@@ -237,6 +237,7 @@ class Scorer:
                 taken.append(message)
             elif verdict is Verdict.SEEK:
                 offset = self.positions.next_offset(message.tp)
+                assert offset is not None  # a hole is only seen after a scored offset
                 log.info(
                     "%s: offset %d came before %s: reading again",
                     message.tp,
@@ -270,7 +271,7 @@ class Scorer:
                 value = counter_value(unit_id, measure, day, partition, total)
                 _put(self.counters, partition, key, value)
                 outgoing.append(Outgoing(counter_topic, partition, key, value))
-            for key, raw in list(published.data.items()):  # type: ignore[attr-defined]
+            for key, raw in list(published.data.items()):
                 if where.get(key) not in partitions or counter_number(raw) == 0:
                     continue
                 slot = _counter_key_tuple(key)
@@ -304,7 +305,7 @@ class Scorer:
             self.positions.clear()
             for table in (self.entities, self.counters):
                 store = table.data
-                store.data.clear()  # type: ignore[attr-defined]
+                store.data.clear()
                 getattr(store, "_key_partition", {}).clear()
             self.last_offsets.clear()
             self.recent.clear()
@@ -323,9 +324,9 @@ class Scorer:
                 letters += 1
                 continue
             partition = message.partition
-            for (unit_id, measure, day), value in scored.items():
-                key = (partition, unit_id, measure, day)
-                deltas[key] = deltas.get(key, 0) + value
+            for (unit_id, measure, day), amount in scored.items():
+                slot = (partition, unit_id, measure, day)
+                deltas[slot] = deltas.get(slot, 0) + amount
         for event_type, count in types.items():
             self.metrics.events.labels(event_type.value).inc(count)
 
@@ -338,7 +339,7 @@ class Scorer:
             outgoing.append(Outgoing(entity_topic, partition, key, value))
         counter_topic = self.counters.changelog_topic.get_topic_name()
         put = _putter(self.counters)
-        published = self.counters.data.data  # type: ignore[attr-defined]
+        published = self.counters.data.data
         for (partition, unit_id, measure, day), delta in deltas.items():
             if delta == 0:
                 continue  # changes inside the batch cancelled out: the published value stands
@@ -366,7 +367,8 @@ class Scorer:
                     raise ValueError("empty message")
                 event = CanonicalEvent.from_bytes(message.value)
             except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
-                return self._dead_letter(message, "undecodable", exc)
+                self._dead_letter(message, "undecodable", exc)
+                return None
         try:
             key = entity_key(event.type, event.data if data is None else data).encode()
             state, known = self._state(key, states)
@@ -374,13 +376,15 @@ class Scorer:
                 state, known, event, indicator_ids=self.indicator_ids, data=data
             )
         except (ValueError, KeyError, TypeError) as exc:
-            return self._dead_letter(message, "invalid", exc)
+            self._dead_letter(message, "invalid", exc)
+            return None
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the province's scoring
             self.metrics.errors.labels("apply").inc()
             log.exception(
                 "scoring %s[%s]@%s failed", message.topic, message.partition, message.offset
             )
-            return self._dead_letter(message, "error", exc)
+            self._dead_letter(message, "error", exc)
+            return None
         if new_state is not None and new_state is not state:
             states[key] = (message.partition, new_state)
             self._remember(key, new_state, new_known)
@@ -399,7 +403,7 @@ class Scorer:
         if key in states:  # written by this batch, not remembered any more
             return states[key][1], None
         # (the store's own dict: Mapping.get raises and catches KeyError for a new entity)
-        raw = self.entities.data.data.get(key)  # type: ignore[attr-defined]
+        raw = self.entities.data.data.get(key)
         return (EntityState.from_bytes(raw) if raw else None), None
 
     def _remember(self, key: bytes, state: EntityState, known: Contribution | None) -> None:
@@ -422,7 +426,6 @@ class Scorer:
         )
         self.dead_letters.send(message, reason)
         self.metrics.dead_letters.labels(kind).inc()
-        return None
 
     async def _send(self, outgoing: Sequence[Outgoing]) -> None:
         """Send ``outgoing`` and wait for the broker's acknowledgement."""
@@ -506,7 +509,7 @@ def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:
 def _putter(table: Collection) -> Callable[[int, bytes, bytes], None]:
     """``_put`` for many writes to ``table``: straight into the memory store's dicts."""
     store = table.data
-    values: dict[bytes, bytes] = store.data  # type: ignore[attr-defined]
+    values: dict[bytes, bytes] = store.data
     # The memory store drops keys of partitions no longer assigned after a rebalance; it only
     # knows the partition of keys it restored, so tell it about live writes too.
     where: dict[bytes, int] = getattr(store, "_key_partition", {})

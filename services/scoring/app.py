@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import faust
+from faust.tables.base import Collection
 from faust.types import TP, ConsumerT
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -94,11 +95,11 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         """(source records, changelog messages) of the next fetch: ``Consumer.getmany``."""
         records, active = await consumer._wait_next_records(1.0)  # type: ignore[attr-defined]
         generation = app.consumer_generation_id
-        if records is None or consumer.should_stop:  # type: ignore[attr-defined]
+        if records is None or consumer.should_stop:
             return [], []
         if not consumer.flow_active:  # type: ignore[attr-defined]
             try:  # as getmany: a fetch while the flow is stopped seeks back
-                await consumer.perform_seek()  # type: ignore[attr-defined]
+                await consumer.perform_seek()
             except Exception as exc:  # noqa: BLE001 - Faust's getmany only warns too
                 log.warning("exception performing seek when flow not active %r", exc)
             return [], []
@@ -128,13 +129,15 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 await consumer.sleep(0)  # type: ignore[attr-defined]
-                if consumer.should_stop:  # type: ignore[attr-defined]
+                if consumer.should_stop:
                     continue
                 sources, changelog = await fetch()
                 for message in changelog:
                     await wait_first(callback(message), suspended())
                 if sources:
-                    await wait_first(app.source_batches.put(sources), suspended())
+                    # (a channel's queue holds what is put: here a list, not an event)
+                    batch: Any = sources
+                    await wait_first(app.source_batches.put(batch), suspended())
         except consumer.consumer_stopped_errors:  # type: ignore[attr-defined]
             if app.should_stop:
                 log.info("Broker stopped consumer, shutting down...")
@@ -217,7 +220,8 @@ def start_offsets(consumer: ConsumerT) -> Callable[[set[TP]], Awaitable[dict[TP,
         return starts
 
     async def starts(partitions: set[TP]) -> dict[TP, int]:
-        return await thread.call_thread(read, tuple(partitions))
+        found: dict[TP, int] = await thread.call_thread(read, tuple(partitions))
+        return found
 
     return starts
 
@@ -317,8 +321,8 @@ def create_app(
     dead_letters = DeadLetters(settings.kafka_bootstrap, prefix)
     scorer = Scorer(
         app,
-        entities=entities,
-        counters=counters,
+        entities=cast(Collection, entities),
+        counters=cast(Collection, counters),
         source_topics=frozenset(source_names),
         indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
         metrics=metrics,
@@ -328,25 +332,28 @@ def create_app(
         seek=lambda tp, offset: seek_in_thread(app.consumer, {tp: offset}),
     )
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # (Faust's own signature)
     async def forget_tables(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         # After every rebalance Faust restores each assigned partition of an in-memory table
         # from its changelog, kept partitions included; it resumes those from where their last
         # restore stopped (right for a store that kept its data). The scorer empties its stores
         # here, so the restore must read every changelog from its start.
         await scorer.forget()
-        app.tables.recovery.active_offsets.clear()
+        app.tables.recovery.active_offsets.clear()  # type: ignore[attr-defined]
 
     # Once the tables are restored (all of them: Faust calls recovery callbacks only then),
     # before the streams resume.
-    counters.on_recover(scorer.reconcile)
+    async def reconcile() -> None:
+        await scorer.reconcile()
+
+    counters.on_recover(reconcile)
 
     @app.agent(app.source_batches, name="score_entities")
     async def score_entities(stream: faust.StreamT[list[Any]]) -> None:
         async for messages in stream:
             await scorer.score_batch(messages)
 
-    @app.timer(commit_seconds, name="commit_scored_batches")
+    @app.timer(commit_seconds, name="commit_scored_batches")  # type: ignore[untyped-decorator]
     async def commit_scored_batches() -> None:
         await scorer.commit()
 
@@ -366,7 +373,7 @@ def create_app(
         ready = _ready(app)
         return web.json({"ready": ready}, status=200 if ready else 503)
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # (Faust's own signature)
     async def close_dead_letters(app: faust.App, **kwargs: Any) -> None:
         dead_letters.close()
 
@@ -377,7 +384,7 @@ def create_app(
 def _ready(app: faust.App) -> bool:
     """Partitions assigned and tables restored: counters published from here on are current."""
     try:
-        recovered = app.tables.recovery.completed.is_set()
+        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
     except AttributeError:
         return False
     return bool(app.consumer.assignment()) and recovered and not app.rebalancing

@@ -22,6 +22,9 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)  # a partition (Faust's TP)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class _Seek:
     attempts: int
 
 
-class Positions:
+class Positions(Generic[K]):
     def __init__(
         self,
         *,
@@ -51,12 +54,12 @@ class Positions:
         self._clock = clock
         self._retry_seconds = retry_seconds
         self._attempts = attempts
-        self._next: dict[Hashable, int] = {}
-        self._durable: dict[Hashable, int] = {}
-        self._committed: dict[Hashable, int] = {}
-        self._seeks: dict[Hashable, _Seek] = {}
+        self._next: dict[K, int] = {}
+        self._durable: dict[K, int] = {}
+        self._committed: dict[K, int] = {}
+        self._seeks: dict[K, _Seek] = {}
 
-    def start(self, starts: Mapping[Hashable, int]) -> None:
+    def start(self, starts: Mapping[K, int]) -> None:
         """Begin from these offsets (the committed ones); forget everything else."""
         self._next = dict(starts)
         self._durable = dict(starts)
@@ -66,14 +69,14 @@ class Positions:
     def clear(self) -> None:
         self.start({})
 
-    def starts(self) -> dict[Hashable, int]:
+    def starts(self) -> dict[K, int]:
         """Where scoring resumes: the durable positions (the start ones until a batch is in)."""
         return dict(self._durable)
 
-    def next_offset(self, tp: Hashable) -> int | None:
+    def next_offset(self, tp: K) -> int | None:
         return self._next.get(tp)
 
-    def classify(self, tp: Hashable, offset: int) -> Verdict:
+    def classify(self, tp: K, offset: int) -> Verdict:
         expected = self._next.get(tp)
         if expected is None or offset == expected:
             self._next[tp] = offset + 1
@@ -103,18 +106,18 @@ class Positions:
         del self._seeks[tp]
         return Verdict.SCORE
 
-    def mark(self) -> dict[Hashable, int]:
+    def mark(self) -> dict[K, int]:
         """The positions after everything scored so far (for :meth:`delivered`)."""
         return dict(self._next)
 
-    def delivered(self, mark: Mapping[Hashable, int] | None = None) -> None:
+    def delivered(self, mark: Mapping[K, int] | None = None) -> None:
         """Everything scored up to ``mark`` (default: so far) is acknowledged by the broker:
         it may be committed."""
         self._durable.update(self._next if mark is None else mark)
 
-    def to_commit(self) -> dict[Hashable, int]:
+    def to_commit(self) -> dict[K, int]:
         """Durable positions not committed yet."""
         return {tp: o for tp, o in self._durable.items() if self._committed.get(tp) != o}
 
-    def committed(self, offsets: Mapping[Hashable, int]) -> None:
+    def committed(self, offsets: Mapping[K, int]) -> None:
         self._committed.update(offsets)

@@ -97,7 +97,7 @@ def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
     return _unit_infos(rows)
 
 
-def _unit_infos(rows: Iterable[tuple[Any, Any]]) -> dict[str, UnitInfo]:
+def _unit_infos(rows: Iterable[Sequence[Any]]) -> dict[str, UnitInfo]:
     """(unit_id, registry JSON) rows → unit_id → UnitInfo."""
     units = {}
     for unit_id, data in rows:

@@ -17,16 +17,17 @@ from thidua.contracts.events import DATA_MODELS, CanonicalEvent, EventType
 
 
 def _scored_model(event_type: EventType, data_model: type) -> type[CanonicalEvent]:
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    model: type[CanonicalEvent] = create_model(
         f"Scored{data_model.__name__}",
         __base__=CanonicalEvent,
-        type=(Literal[event_type], ...),
+        type=(Literal[event_type], ...),  # type: ignore[arg-type]
         data=(data_model, ...),
     )
+    return model
 
 
 _SCORED: TypeAdapter[Any] = TypeAdapter(
-    Annotated[
+    Annotated[  # type: ignore[arg-type]
         Union[tuple(_scored_model(t, m) for t, m in DATA_MODELS.items())],  # noqa: UP007
         Field(discriminator="type"),
     ]

@@ -118,7 +118,9 @@ class EntityState:
         """``(source, id)`` of every event the state holds."""
         ids = self._ids
         if ids is None:
-            ids = frozenset((item.source, item.id) for item in (*self.versions, *self.completions))
+            ids = frozenset((v.source, v.id) for v in self.versions) | frozenset(
+                (c.source, c.id) for c in self.completions
+            )
             object.__setattr__(self, "_ids", ids)
         return ids
 
@@ -181,12 +183,15 @@ def _appended(encoded: bytes, version: Version) -> bytes | None:
 
 def _merge(items: tuple[_Item, ...], new: _Item) -> tuple[_Item, ...] | None:
     """``items`` with ``new`` in (time, seq) order, or None when nothing changes (a resend)."""
+    merged: list[_Item] = list(items)
     for index, item in enumerate(items):
         if item.source == new.source and item.id == new.id:
             if item.seq <= new.seq:
                 return None  # first acceptance wins
-            rest = items[:index] + items[index + 1 :]
-            return tuple(sorted((*rest, new), key=lambda x: x.order))
-    if not items or items[-1].order <= new.order:
-        return (*items, new)
-    return tuple(sorted((*items, new), key=lambda x: x.order))
+            del merged[index]
+            break
+    in_order = not merged or merged[-1].order <= new.order
+    merged.append(new)
+    if not in_order:
+        merged.sort(key=lambda x: x.order)
+    return tuple(merged)
