@@ -371,3 +371,30 @@ class Problem(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class RecomputeDifference(BaseModel):
+    """One field of one unit's scorecard that the two computations disagree on."""
+
+    unit_id: str
+    field: str = Field(description='"present", "score", "rank", "C03.numerator", …')
+    streaming: Any = Field(description="from the counters the Faust workers published")
+    batch: Any = Field(description="from the raw events, in ClickHouse SQL")
+
+
+class RecomputePeriod(BaseModel):
+    period: str
+    units: int = Field(ge=0, description="units compared")
+    differences: list[RecomputeDifference]
+
+
+class RecomputeReport(BaseModel):
+    model_config = _examples(
+        {
+            "periods": [{"period": "2025", "units": 141, "differences": []}],
+            "differences": 0,
+        }
+    )
+
+    periods: list[RecomputePeriod]
+    differences: int = Field(ge=0, description="in all periods (0: the results are proven)")

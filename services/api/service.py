@@ -8,6 +8,7 @@ so it expires after ``rolling_ttl`` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -196,6 +197,16 @@ class KpiService:
 
     async def blocks(self, period: Period, tier: Tier) -> list[str]:
         return (await self.view(period)).blocks(tier)
+
+    async def recompute(self) -> dict[str, Any]:
+        """``thidua recompute`` on this engine: every standard period from the raw events,
+        compared with the streaming results (on the ClickHouse thread: reads wait)."""
+        from services.scoring.recompute import compare_report, report_json
+        from thidua.store.periods_index import standard_periods
+
+        periods = standard_periods(now_local(), self.config.phase)
+        future = self.pool.submit(compare_report, self.client, self.config, periods)
+        return report_json(await asyncio.wrap_future(future))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -282,8 +282,58 @@ def compare(client: Client, config: CriteriaConfig, periods: Iterable[Period]) -
     return [d for _, diffs in compare_report(client, config, periods).values() for d in diffs]
 
 
+def report_json(report: dict[str, tuple[int, list[Difference]]]) -> dict[str, Any]:
+    """``compare_report``'s result as JSON (the api's ``POST /v1/recompute`` answer)."""
+    return {
+        "periods": [
+            {
+                "period": period_id,
+                "units": units,
+                "differences": [
+                    {
+                        "unit_id": d.unit_id,
+                        "field": d.field,
+                        "streaming": _plain(d.streaming),
+                        "batch": _plain(d.batch),
+                    }
+                    for d in differences
+                ],
+            }
+            for period_id, (units, differences) in report.items()
+        ],
+        "differences": sum(len(differences) for _, differences in report.values()),
+    }
+
+
+def _plain(value: object) -> object:
+    """A JSON value as it is; anything else (a unit's registry entry) as its repr."""
+    return value if isinstance(value, bool | int | float | str | None) else repr(value)
+
+
+def print_report(doc: dict[str, Any]) -> int:
+    """Print a :func:`report_json` document; returns its count of differences."""
+    for period in doc["periods"]:
+        differences = period["differences"]
+        print(
+            f"{period['period']}: {period['units']} unit(s) compared, "
+            f"{len(differences)} difference(s)"
+        )
+        for d in differences[:20]:
+            print(
+                f"  {d['unit_id']} {d['field']}: streaming={d['streaming']!r} batch={d['batch']!r}"
+            )
+        if len(differences) > 20:
+            print(f"  … {len(differences) - 20} more")
+    total = int(doc["differences"])
+    print(f"total: {total} difference(s)")
+    return total
+
+
 def run() -> None:
-    """``thidua recompute``: compare every standard period; exit 1 on any difference."""
+    """``thidua recompute``: compare every standard period; exit 1 on any difference.
+
+    When another process owns the embedded ClickHouse (the api, in embedded mode), the api
+    runs the comparison on its own engine (``POST /v1/recompute``)."""
     from thidua.settings import CommonSettings
     from thidua.store.client import ChdbPathBusy, get_client
     from thidua.store.migrations import migrate
@@ -293,20 +343,35 @@ def run() -> None:
     try:
         client = get_client(settings.clickhouse_dsn)
     except ChdbPathBusy as exc:
-        print(f"recompute: {exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
+        doc = _through_api(str(exc))
+    else:
+        try:
+            migrate(client, progress=lambda _: None)
+            now = datetime.now(UTC)
+            doc = report_json(compare_report(client, config, standard_periods(now, config.phase)))
+        finally:
+            client.close()  # an embedded engine stays open while any handle is
+    raise SystemExit(1 if print_report(doc) else 0)
+
+
+def _through_api(busy: str) -> dict[str, Any]:
+    """The api's comparison, on the engine it owns (its first read token, if it needs one)."""
+    import httpx
+
+    from thidua.settings import ApiSettings
+
+    api = ApiSettings()
+    host = "127.0.0.1" if api.api_host in ("0.0.0.0", "::") else api.api_host
+    url = f"http://{host}:{api.api_port}/v1/recompute"
+    headers = {"authorization": f"Bearer {api.api_read_tokens[0]}"} if api.api_read_tokens else {}
+    print(f"recompute: {busy}; asking the api at {url} …", file=sys.stderr)
     try:
-        migrate(client, progress=lambda _: None)
-        report = compare_report(client, config, standard_periods(datetime.now(UTC), config.phase))
-    finally:
-        client.close()  # an embedded engine stays open while any handle is
-    total = 0
-    for period_id, (units, differences) in report.items():
-        total += len(differences)
-        print(f"{period_id}: {units} unit(s) compared, {len(differences)} difference(s)")
-        for d in differences[:20]:
-            print(f"  {d.unit_id} {d.field}: streaming={d.streaming!r} batch={d.batch!r}")
-        if len(differences) > 20:
-            print(f"  … {len(differences) - 20} more")
-    print(f"total: {total} difference(s)")
-    raise SystemExit(1 if total else 0)
+        response = httpx.post(url, headers=headers, timeout=httpx.Timeout(10.0, read=3600.0))
+    except httpx.HTTPError as exc:
+        print(f"recompute: the api did not answer ({exc})", file=sys.stderr)
+        raise SystemExit(2) from exc
+    if response.status_code != 200:
+        print(f"recompute: the api said {response.status_code}: {response.text}", file=sys.stderr)
+        raise SystemExit(2)
+    doc: dict[str, Any] = response.json()
+    return doc

@@ -217,3 +217,73 @@ def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit) as bad:
         run()
     assert bad.value.code == 1
+
+
+def _api(client: Client, **settings: object) -> Any:
+    from services.api.app import create_app
+    from thidua.settings import ApiSettings
+
+    return create_app(
+        ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False, **settings),  # type: ignore[arg-type]
+        client,
+        warm=False,
+    )
+
+
+def test_the_api_recomputes_on_its_engine(client: Client) -> None:
+    """Embedded mode: the api owns the chDB path, so it runs the comparison itself."""
+    from fastapi.testclient import TestClient
+
+    events = province()
+    insert_events(client, *events)
+    stream_counters(client, events)
+    token = "recompute-token-0123456789"
+    with TestClient(_api(client, api_read_tokens=[token])) as http:
+        assert http.post("/v1/recompute").status_code == 401
+        agreed = http.post("/v1/recompute", headers={"authorization": f"Bearer {token}"})
+        assert agreed.status_code == 200, agreed.text
+        doc = agreed.json()
+        assert doc["differences"] == 0
+        periods = {p["period"]: p for p in doc["periods"]}
+        assert {"2025", "2025-Q1", "phase-2021-2025", "rolling-30d"} <= periods.keys()
+        assert periods["2025"]["units"] == 4
+        insert_counters(client, ("P", "rating", "2025-02-01", 5), partition=9)
+        doc = http.post("/v1/recompute", headers={"authorization": f"Bearer {token}"}).json()
+    fields = {(d["unit_id"], d["field"]) for p in doc["periods"] for d in p["differences"]}
+    assert ("P", "C05.denominator") in fields
+    assert doc["differences"] == sum(len(p["differences"]) for p in doc["periods"]) > 0
+
+
+def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str) -> None:
+    """`thidua recompute` in another process cannot open the api's chDB path: it asks the api
+    (with the api's first read token) and prints and exits as it would have."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.api.conftest import LiveServer
+
+    events = province()
+    insert_events(client, *events)
+    stream_counters(client, events)
+    token = "recompute-token-0123456789"
+    with LiveServer(_api(client, api_read_tokens=[token])) as live:
+        env = {
+            **os.environ,
+            "THIDUA_CLICKHOUSE_DSN": chdb_dsn,
+            "THIDUA_API_PORT": str(live.port),
+            "THIDUA_API_READ_TOKENS": f'["{token}"]',
+        }
+        command = [sys.executable, "-m", "thidua.cli", "recompute"]
+        agreed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        assert agreed.returncode == 0, agreed.stdout + agreed.stderr
+        assert "asking the api" in agreed.stderr
+        assert "total: 0 difference(s)" in agreed.stdout
+        insert_counters(client, ("P", "procedure_eligible", "2021-02-01", 1), partition=9)
+        differ = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        assert differ.returncode == 1, differ.stdout + differ.stderr
+        assert "P C01.numerator" in differ.stdout or "P score" in differ.stdout
+        env["THIDUA_API_READ_TOKENS"] = '["not-the-api-token-0123456789"]'
+        refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        assert refused.returncode == 2
+        assert "the api said 403" in refused.stderr

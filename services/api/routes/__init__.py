@@ -16,12 +16,13 @@ from services.api.routes import (
     exports,
     health,
     rankings,
+    recompute,
     stream,
     units,
 )
 
 V1_PREFIX = "/v1"
-_V1 = (rankings, units, awards, alerts, stream, exports, catalog)
+_V1 = (rankings, units, awards, alerts, stream, exports, catalog, recompute)
 _ROOT = (health, dashboard)
 
 api_router = APIRouter()
