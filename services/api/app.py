@@ -26,6 +26,7 @@ from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
 from thidua.contracts.criteria import load_criteria
+from thidua.docs import serve_docs
 from thidua.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,10 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by thidua.docs, without a CDN
+        redoc_url=None,
     )
+    serve_docs(app)
     app.state.settings = settings
     app.state.service = service
     app.state.alerts = alerts

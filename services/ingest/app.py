@@ -29,6 +29,7 @@ from services.ingest.errors import Refused
 from services.ingest.openapi_docs import extra_components
 from services.ingest.routes import router
 from services.ingest.state import IngestState
+from thidua.docs import serve_docs
 from thidua.settings import IngestSettings
 
 _ENDPOINTS = frozenset({"/v1/events", "/v1/xapi/statements", "/v1/edxml"})
@@ -99,7 +100,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
         description="Source systems push CloudEvents 1.0, xAPI 1.0.3 statements or edXML "
         "(QCVN 102:2016) messages; each is validated against SPEC §4 and produced to Kafka.",
         lifespan=lifespan,
+        docs_url=None,  # served by thidua.docs, without a CDN
+        redoc_url=None,
     )
+    serve_docs(app)
     app.state.ingest = state
     app.include_router(router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]

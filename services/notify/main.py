@@ -26,6 +26,7 @@ from services.notify.silences import SilenceSource, silenced
 from services.notify.transport import NotifyWorker, ensure_topics
 from thidua.contracts.criteria import load_criteria
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.docs import serve_docs
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
         yield
         worker.stop()
 
-    app = FastAPI(title="Thi đua CĐS — notify", lifespan=lifespan)
+    app = FastAPI(title="Thi đua CĐS — notify", lifespan=lifespan, docs_url=None, redoc_url=None)
+    serve_docs(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

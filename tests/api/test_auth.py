@@ -55,3 +55,10 @@ def test_public_dashboard_reads_through_its_session(ch: Client) -> None:
 def test_placeholder_tokens_are_refused(ch: Client, token: str) -> None:
     with pytest.raises(ValueError):
         make_app(ch, api_read_tokens=[token])
+
+
+def test_docs_without_a_cdn_and_without_a_token(ch: Client) -> None:
+    from tests.offline_docs import assert_docs_served_locally
+
+    with TestClient(make_app(ch, api_read_tokens=[TOKEN], api_dashboard_public=False)) as api:
+        assert_docs_served_locally(api)

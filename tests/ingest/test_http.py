@@ -218,3 +218,9 @@ def test_unacknowledged_delivery_is_503_and_nothing_counted(client: TestClient) 
         producer.produce = real
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
     assert "did not acknowledge" in r.json()["error"]
+
+
+def test_docs_without_a_cdn(client: TestClient) -> None:
+    from tests.offline_docs import assert_docs_served_locally
+
+    assert_docs_served_locally(client)

@@ -19,3 +19,10 @@ def test_health_ready_metrics() -> None:
     body = client.get("/metrics").text
     assert "thidua_notify_evaluations_total" in body
     assert client.get("/v1/alerts/active").json() == {"firing": [], "pending": []}
+
+
+def test_docs_without_a_cdn() -> None:
+    from tests.offline_docs import assert_docs_served_locally
+
+    worker = NotifyWorker(engine(), "127.0.0.1:1", "t.", lambda alerts: None)
+    assert_docs_served_locally(TestClient(create_app(worker, NotifyServiceSettings())))
