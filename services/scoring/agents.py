@@ -35,6 +35,7 @@ import orjson
 from faust.tables.base import Collection
 from faust.types import TP, AppT
 
+from services.ingest.dlq import dead_letter
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
@@ -49,7 +50,6 @@ from services.scoring.processors.decode import decode_valid
 from services.scoring.processors.measures import normalise
 from services.scoring.processors.state import kept
 from thidua.contracts.events import CanonicalEvent, EventType, entity_key
-from thidua.contracts.topics import Topic, physical
 
 log = logging.getLogger(__name__)
 
@@ -98,24 +98,25 @@ class DeadLetters:
         self._producer: Any = None
 
     def send(self, message: Any, reason: str) -> None:
+        """Ingest's dead-letter format (so ``thidua replay-dlq`` replays it), with where the
+        record was in the reason, as the writer's letters have it."""
         if self._producer is None:
             from kafka import KafkaProducer
 
             self._producer = KafkaProducer(
                 bootstrap_servers=self._bootstrap.split(","), acks="all", linger_ms=5
             )
-        headers = [
-            ("reason", reason.encode()[:1000]),
-            ("stage", STAGE.encode()),
-            ("original_topic", str(message.topic).encode()),
-            ("original_partition", str(message.partition).encode()),
-            ("original_offset", str(message.offset).encode()),
-        ]
+        where = f"{message.topic}[{message.partition}]@{message.offset}"
+        letter = dead_letter(
+            self._prefix,
+            message.value or b"",
+            message.key,
+            f"{reason} (at {where})",
+            STAGE,
+            str(message.topic),
+        )
         self._producer.send(
-            physical(Topic.DEAD_LETTER, self._prefix),
-            key=message.key,
-            value=message.value,
-            headers=headers,
+            letter.topic, key=letter.key, value=letter.value, headers=letter.headers
         )
 
     async def flush(self) -> None:

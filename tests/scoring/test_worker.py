@@ -151,6 +151,12 @@ def test_exact_counters_corrections_resends_and_dead_letters(
     reasons = sorted(dict(letter.headers)["reason"].decode().split(":")[0] for letter in letters)
     assert reasons == ["invalid", "undecodable"]
     assert all(dict(letter.headers)["stage"] == b"scoring" for letter in letters)
+    # ingest's format, so `thidua replay-dlq` puts each back on its topic
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert headers["original_topic"].decode().startswith(topic_prefix)
+        assert "failed_at" in headers
+        assert b" (at " + headers["original_topic"] in headers["reason"]
     assert 'thidua_scoring_dead_letters_total{reason="invalid"} 1.0' in worker.metrics()
     assert worker.stop() == 0
 
