@@ -80,12 +80,18 @@ def stage_raw_consumer(bootstrap: str, prefix: str, count: int) -> dict[str, Any
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             seen = 0
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             while seen < count:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
                 seen += sum(len(records) for records in batches.values())
             seconds = time.perf_counter() - started
-            return {"events": seen, "seconds": seconds, "per_second": seen / seconds}
+            cpu_us = (time.process_time() - cpu) * 1e6 / max(1, seen)
+            return {
+                "events": seen,
+                "seconds": seconds,
+                "per_second": seen / seconds,
+                "cpu_us_per_event": cpu_us,
+            }
         finally:
             await consumer.stop()
 
@@ -119,6 +125,15 @@ def peak_mb(pid: int | None) -> float:
         return 0.0
     found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
     return int(found.group(1)) / 1024 if found else 0.0
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """A process's CPU time so far (user + system, all threads), s; 0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scored(figures: dict[str, float], events: int) -> bool:
@@ -158,6 +173,7 @@ def stage_pipeline(
             raise SystemExit(f"the scoring worker was not ready in 120 s; see {worker.log_file}")
         time.sleep(0.05)
     ready = time.perf_counter()
+    cpu_at_ready = {"worker": cpu_seconds(worker.pid), "api": cpu_seconds(others[0].pid)}
     last_report = ready
     scoring_seconds = None
     while True:
@@ -179,6 +195,10 @@ def stage_pipeline(
     seconds = time.perf_counter() - ready
     assert scoring_seconds is not None
     memory = {"worker_peak_mb": peak_mb(worker.pid), "api_peak_mb": peak_mb(others[0].pid)}
+    cpu = {
+        f"{name}_cpu_us_per_event": (cpu_seconds(pid) - cpu_at_ready[name]) * 1e6 / len(events)
+        for name, pid in (("worker", worker.pid), ("api", others[0].pid))
+    }
 
     expected = fold(events, indicator_ids=default_criteria().indicator_ids())
     reader = CounterReader(bootstrap, prefix)
@@ -199,6 +219,7 @@ def stage_pipeline(
         "scoring_per_second": len(events) / scoring_seconds,
         "counters": len(expected),
         **memory,
+        **cpu,
         **figures,
     }
 
@@ -309,7 +330,10 @@ def main() -> None:
     share = pipeline["per_second"] / raw["per_second"]
     print(f"workload                          {args.workload}, {len(events):,} events")
     print(f"produce (kafka-python)            {results['produce']['per_second']:,.0f} events/s")
-    print(f"raw aiokafka consumer             {raw['per_second']:,.0f} events/s")
+    print(
+        f"raw aiokafka consumer             {raw['per_second']:,.0f} events/s "
+        f"({raw['cpu_us_per_event']:.1f} µs of CPU an event)"
+    )
     print(
         f"one worker + ClickHouse writes    {pipeline['per_second']:,.0f} events/s "
         f"({share:.1%} of raw; {pipeline['seconds']:.1f} s after ready, startup "
@@ -321,6 +345,10 @@ def main() -> None:
     print(
         f"  of which scoring                {pipeline['scoring_per_second']:,.0f} events/s "
         f"(every event scored {pipeline['scoring_seconds']:.1f} s after ready)"
+    )
+    print(
+        f"CPU per event                     worker {pipeline['worker_cpu_us_per_event']:.1f} µs, "
+        f"api with chDB writer {pipeline['api_cpu_us_per_event']:.1f} µs (until drained)"
     )
     print(
         f"peak memory                       worker {pipeline['worker_peak_mb']:,.0f} MB, "
