@@ -49,6 +49,11 @@ class DeadLetter:
     headers: list[tuple[str, bytes]]
 
 
+def located(reason: str, topic: str, partition: int, offset: int) -> str:
+    """A later stage's reason with the record's place: ``reason (at topic[partition]@offset)``."""
+    return f"{reason} (at {topic}[{partition}]@{offset})"
+
+
 def original_topic_of(raw_value: bytes, prefix: str) -> str:
     """The source topic a canonical event belongs on ('' when the bytes are not one)."""
     try:

@@ -35,7 +35,7 @@ import orjson
 from faust.tables.base import Collection
 from faust.types import TP, AppT
 
-from services.ingest.dlq import dead_letter
+from services.ingest.dlq import dead_letter, located
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
@@ -89,8 +89,8 @@ def counter_number(raw: bytes | None) -> Number:
 
 
 class DeadLetters:
-    """The dead-letter topic, outside the transaction (a letter may be written twice after a
-    crash, never lost: the batch waits for the broker's acknowledgement)."""
+    """The dead-letter topic (a letter may be written twice after a crash, never lost: the
+    batch waits for the broker's acknowledgement)."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self._bootstrap = bootstrap
@@ -106,12 +106,11 @@ class DeadLetters:
             self._producer = KafkaProducer(
                 bootstrap_servers=self._bootstrap.split(","), acks="all", linger_ms=5
             )
-        where = f"{message.topic}[{message.partition}]@{message.offset}"
         letter = dead_letter(
             self._prefix,
             message.value or b"",
             message.key,
-            f"{reason} (at {where})",
+            located(reason, message.topic, message.partition, message.offset),
             STAGE,
             str(message.topic),
         )
@@ -264,13 +263,14 @@ class Scorer:
             where = getattr(published, "_key_partition", {})
             outgoing: list[Outgoing] = []
             counter_topic = self.counters.changelog_topic.get_topic_name()
+            put = _putter(self.counters)
             for (partition, unit_id, measure, day), total in truth.items():
                 key = counter_key(unit_id, measure, day, partition)
                 raw = published.get(key)
                 if total == counter_number(raw):  # (absent reads as 0: a zero need not exist)
                     continue
                 value = counter_value(unit_id, measure, day, partition, total)
-                _put(self.counters, partition, key, value)
+                put(partition, key, value)
                 outgoing.append(Outgoing(counter_topic, partition, key, value))
             for key, raw in list(published.data.items()):
                 if where.get(key) not in partitions or counter_number(raw) == 0:
@@ -281,7 +281,7 @@ class Scorer:
                 # Published, but no restored entity contributes to it (any more).
                 partition, unit_id, measure, day = slot
                 value = counter_value(unit_id, measure, day, partition, 0)
-                _put(self.counters, partition, key, value)
+                put(partition, key, value)
                 outgoing.append(Outgoing(counter_topic, partition, key, value))
             await self._send(outgoing)
             self.positions.start(await self.start_offsets(sources))
@@ -502,13 +502,9 @@ def _counter_key_tuple(key: bytes) -> tuple[int, str, str, str]:
     return int(partition), "|".join(unit), measure, day
 
 
-def _put(table: Collection, partition: int, key: bytes, value: bytes) -> None:
-    """Write a table's store without Faust's changelog buffer (the caller sends the message)."""
-    _putter(table)(partition, key, value)
-
-
 def _putter(table: Collection) -> Callable[[int, bytes, bytes], None]:
-    """``_put`` for many writes to ``table``: straight into the memory store's dicts."""
+    """``put(partition, key, value)``: writes ``table``'s memory store straight into its
+    dicts, without Faust's changelog buffer (the caller sends the message)."""
     store = table.data
     values: dict[bytes, bytes] = store.data
     # The memory store drops keys of partitions no longer assigned after a rebalance; it only

@@ -322,8 +322,6 @@ def validated_data(event: CanonicalEvent) -> dict[str, Any]:
 
 def difference(new: Mapping[CounterKey, Number], old: Mapping[CounterKey, Number]) -> Contribution:
     """``new - old`` with the zero entries dropped."""
-    if not old:  # a new entity: its whole contribution
-        return {key: normalise(value) for key, value in new.items() if value != 0}
     delta: Contribution = {}
     for key in new.keys() | old.keys():
         value = new.get(key, 0) - old.get(key, 0)

@@ -97,7 +97,7 @@ class EntityState:
             # The common case, a new latest version: no scan of the versions.
             state = EntityState(event_type, (*self.versions, version), self.completions)
             object.__setattr__(state, "_ids", ids | {identity})
-            if self._encoded is not None and self.versions and self.type is event_type:
+            if self._encoded is not None and self.versions:  # (same type: checked above)
                 object.__setattr__(state, "_encoded", _appended(self._encoded, version))
             # (else, or when the bytes were not ours to extend, to_bytes encodes it whole)
             return state

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from kafka import KafkaProducer
 
-from services.ingest.dlq import send_to_dlq
+from services.ingest.dlq import located, send_to_dlq
 from services.scoring.writer import metrics
 from services.scoring.writer.batch import DeadLetter
 
@@ -23,7 +23,7 @@ def send_dead_letters(producer: KafkaProducer, prefix: str, letters: Sequence[De
     """Send and wait for the broker's acknowledgement of every letter."""
     for letter in letters:
         raw = letter.value if letter.value is not None else b""
-        reason = f"{letter.reason} (at {letter.topic}[{letter.partition}]@{letter.offset})"
+        reason = located(letter.reason, letter.topic, letter.partition, letter.offset)
         send_to_dlq(producer, prefix, raw, letter.key, reason, STAGE, letter.topic)
         metrics.DEAD_LETTERED.labels(letter.topic).inc()
     if letters:
