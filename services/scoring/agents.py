@@ -36,6 +36,7 @@ from faust.tables.base import Collection
 from faust.types import TP, AppT
 
 from services.ingest.dlq import dead_letter, located
+from services.scoring.heap import frozen_after
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
@@ -183,7 +184,8 @@ class Scorer:
         async with self.lock:
             started = time.perf_counter()
             scored = await self._taken(messages)
-            outgoing, letters = self.score(scored)
+            with frozen_after():
+                outgoing, letters = self.score(scored)
             try:
                 acks = await self._issue(outgoing)
             except Exception:  # noqa: BLE001 - see _deliver

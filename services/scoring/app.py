@@ -30,6 +30,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.scoring.agents import DeadLetters, Scorer
+from services.scoring.heap import FULL_COLLECT_SECONDS, collect_frozen
 from services.scoring.metrics import ScoringMetrics
 from thidua.contracts.criteria import load_criteria
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
@@ -356,6 +357,10 @@ def create_app(
     @app.timer(commit_seconds, name="commit_scored_batches")  # type: ignore[untyped-decorator]
     async def commit_scored_batches() -> None:
         await scorer.commit()
+
+    @app.timer(FULL_COLLECT_SECONDS, name="collect_frozen_garbage")  # type: ignore[untyped-decorator]
+    async def collect_frozen_garbage() -> None:
+        collect_frozen()
 
     @app.page("/metrics")
     async def serve_metrics(web: View, request: Request) -> Response:

@@ -51,7 +51,7 @@ class ScoringMetrics:
         self.batch_events = Histogram(
             "thidua_scoring_batch_events",
             "Events per batch",
-            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10_000, 20_000),
             registry=r,
         )
         # Messages the worker has not scored yet, per assigned source partition.
