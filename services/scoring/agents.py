@@ -41,6 +41,7 @@ from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
     Contribution,
+    CounterKey,
     EntityState,
     Number,
     advance,
@@ -316,7 +317,7 @@ class Scorer:
     def score(self, messages: Iterable[Any]) -> tuple[list[Outgoing], int]:
         """Pure in-memory part: update the tables' stores, return the messages to send."""
         states: dict[bytes, tuple[int, EntityState]] = {}
-        deltas: dict[tuple[int, str, str, str], Number] = {}
+        deltas: dict[tuple[int, CounterKey], Number] = {}
         types: dict[EventType, int] = {}
         letters = 0
         last_offsets = self.last_offsets
@@ -327,8 +328,8 @@ class Scorer:
                 letters += 1
                 continue
             partition = message.partition
-            for (unit_id, measure, day), amount in scored.items():
-                slot = (partition, unit_id, measure, day)
+            for counter, amount in scored.items():
+                slot = (partition, counter)
                 deltas[slot] = deltas.get(slot, 0) + amount
         for event_type, count in types.items():
             self.metrics.events.labels(event_type.value).inc(count)
@@ -343,7 +344,7 @@ class Scorer:
         counter_topic = self.counters.changelog_topic.get_topic_name()
         put = _putter(self.counters)
         published = self.counters.data.data
-        for (partition, unit_id, measure, day), delta in deltas.items():
+        for (partition, (unit_id, measure, day)), delta in deltas.items():
             if delta == 0:
                 continue  # changes inside the batch cancelled out: the published value stands
             key = counter_key(unit_id, measure, day, partition)

@@ -258,10 +258,10 @@ def advance(
         return state, known, {}  # the registry is read from events_raw, not from counters
     if event.type is EventType.INDICATOR_OBSERVED and data["indicator"] not in indicator_ids:
         return state, known, {}
-    before = state or EntityState()
     time_us = to_utc_micros(event.time)
     version: Version | None = None
     if event.type is EventType.TRAINING_COMPLETED:
+        before = state or EntityState()
         after = before.with_completion(
             Completion(data["program"], time_us, event.seq, event.source, event.id)
         )
@@ -274,6 +274,7 @@ def advance(
             after = EntityState(event.type, (version,))
             new = contribution(after)
             return after, new, new
+        before = state
         after = before.with_version(event.type, version)
     if after is before:
         return state, known, {}
