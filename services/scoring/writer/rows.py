@@ -81,10 +81,14 @@ class CounterMessage(BaseModel):
     value: float = Field(allow_inf_nan=False)
 
 
+# The model's validator without ``model_validate_json``'s wrapper (a third of its time).
+_COUNTER = CounterMessage.__pydantic_validator__
+
+
 def decode_counter(raw: bytes, offset: int) -> tuple[CounterMessage, list[Any]]:
     """The message offset is the row version: the latest absolute value wins in FINAL."""
     try:
-        msg = CounterMessage.model_validate_json(raw)
+        msg: CounterMessage = _COUNTER.validate_json(raw)
     except ValidationError as exc:
         raise Undecodable(f"not a kpi counter: {exc}") from exc
     if msg.day.year not in _DATE_YEARS:
