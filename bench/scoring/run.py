@@ -8,8 +8,8 @@
    procedures, then 2025's flows with corrections, resends and late sends); ``stress`` is the
    broker tests' mix (every type equally often, a third of the events correcting an entity,
    indicators re-observed hundreds of times);
-2. raw: a plain aiokafka consumer reads every source partition from the start, no decoding
-   → events/s, the transport's ceiling;
+2. raw: a plain aiokafka consumer reads every source partition from the start, no decoding,
+   three times → the best events/s, the transport's ceiling;
 3. the api (with the chDB writer inside) and ingest start, then one scoring worker. From the
    worker's readiness until the writer has landed every counter the worker published (its
    lag 0) → sustained events/s through one worker with ClickHouse writes. Then
@@ -62,8 +62,10 @@ def stage_produce(bootstrap: str, prefix: str, events: list[CanonicalEvent]) -> 
     return {"events": len(events), "seconds": seconds, "per_second": len(events) / seconds}
 
 
-def stage_raw_consumer(bootstrap: str, prefix: str, count: int) -> dict[str, Any]:
-    """A plain aiokafka consumer over the same source partitions: the transport's ceiling."""
+def stage_raw_consumer(bootstrap: str, prefix: str, count: int, passes: int = 3) -> dict[str, Any]:
+    """A plain aiokafka consumer over the same source partitions: the transport's ceiling.
+    A pass over 200,000 events lasts half a second, and single passes here ranged from 242,000
+    to 451,000 events/s: the fastest of ``passes`` passes is the ceiling, the others shown."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from kafka import KafkaConsumer
 
@@ -95,7 +97,8 @@ def stage_raw_consumer(bootstrap: str, prefix: str, count: int) -> dict[str, Any
         finally:
             await consumer.stop()
 
-    return asyncio.run(read())
+    runs = sorted((asyncio.run(read()) for _ in range(passes)), key=lambda r: r["per_second"])
+    return {**runs[-1], "passes": [r["per_second"] for r in runs]}
 
 
 def metric(text: str, name: str) -> float:
@@ -348,7 +351,8 @@ def main() -> None:
     print(f"workload                          {args.workload}, {len(events):,} events")
     print(f"produce (kafka-python)            {results['produce']['per_second']:,.0f} events/s")
     print(
-        f"raw aiokafka consumer             {raw['per_second']:,.0f} events/s "
+        f"raw aiokafka consumer             {raw['per_second']:,.0f} events/s, the best of "
+        f"{', '.join(f'{rate:,.0f}' for rate in raw['passes'])} "
         f"({raw['cpu_us_per_event']:.1f} µs of CPU an event)"
     )
     print(
