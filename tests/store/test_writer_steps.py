@@ -7,6 +7,7 @@ from datetime import date
 
 import orjson
 import pytest
+from kafka.structs import TopicPartition
 
 from services.scoring.writer.batch import Batch, DeadLetter
 from services.scoring.writer.decode import Router
@@ -84,12 +85,12 @@ def test_undecodable_messages_name_their_reason(topic: str, value: bytes | None)
 def test_batch_is_ready_by_size_or_by_age() -> None:
     by_size = Batch(max_messages=2, max_seconds=60)
     decoded = ROUTER.decode("p.kpi-counters", 0, counter("rating"))
-    by_size.add("p.kpi-counters", 0, 5, decoded)
+    by_size.add(TopicPartition("p.kpi-counters", 0), 5, decoded)
     assert not by_size.ready
     by_size.add_dead_letter(DeadLetter("p.kpi-counters", 1, 9, None, b"x", "bad"))
     assert by_size.ready and by_size.next_offsets[("p.kpi-counters", 1)] == 10
     by_age = Batch(max_messages=1000, max_seconds=0.05)
     assert not by_age.ready  # an empty batch is never due
-    by_age.add("p.kpi-counters", 0, 5, decoded)
+    by_age.add(TopicPartition("p.kpi-counters", 0), 5, decoded)
     time.sleep(0.06)
     assert by_age.ready and by_age.flow_days == {date(2025, 3, 1)}

@@ -39,14 +39,15 @@ class Batch:
     messages: int = 0
     opened_at: float | None = None
 
-    def _track(self, topic: str, partition: int, offset: int) -> None:
+    def _track(self, tp: TopicPartition, offset: int) -> None:
         if self.opened_at is None:
             self.opened_at = time.monotonic()
         self.messages += 1
-        self.next_offsets[TopicPartition(topic, partition)] = offset + 1
+        self.next_offsets[tp] = offset + 1
 
-    def add(self, topic: str, partition: int, offset: int, decoded: Decoded) -> None:
-        self._track(topic, partition, offset)
+    def add(self, tp: TopicPartition, offset: int, decoded: Decoded) -> None:
+        """(``tp``: the consumer's own key of the record's partition, not a new one each.)"""
+        self._track(tp, offset)
         self.rows.setdefault(decoded.table, []).append(decoded.row)
         if decoded.stock_day is not None:
             self.stock_days.add(decoded.stock_day)
@@ -54,7 +55,7 @@ class Batch:
             self.flow_days.add(decoded.flow_day)
 
     def add_dead_letter(self, letter: DeadLetter) -> None:
-        self._track(letter.topic, letter.partition, letter.offset)
+        self._track(TopicPartition(letter.topic, letter.partition), letter.offset)
         self.dead_letters.append(letter)
 
     def seconds_left(self) -> float:

@@ -176,11 +176,9 @@ class Writer:
                 timeout_ms=max(10, int(timeout * 1000)),
                 max_records=max(1, self.settings.writer_batch_rows - self._batch.messages),
             )
-            for messages in records.values():
+            for tp, messages in records.items():
                 for message in messages:
-                    self._add(
-                        message.topic, message.partition, message.offset, message.key, message.value
-                    )
+                    self._add(tp, message.offset, message.key, message.value)
             self._record_lag(consumer)
             joining = self._joining_since
             if joining is not None and time.monotonic() - joining > _REBALANCE_STALL_SECONDS:
@@ -197,15 +195,14 @@ class Writer:
         if self.refresher.pending:  # one last try, so a clean stop leaves nothing stale
             self._refresh()
 
-    def _add(
-        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
-    ) -> None:
+    def _add(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
-            decoded = self.router.decode(topic, offset, value, key)
+            decoded = self.router.decode(tp.topic, offset, value, key)
         except Undecodable as exc:
-            self._batch.add_dead_letter(DeadLetter(topic, partition, offset, key, value, str(exc)))
+            letter = DeadLetter(tp.topic, tp.partition, offset, key, value, str(exc))
+            self._batch.add_dead_letter(letter)
             return
-        self._batch.add(topic, partition, offset, decoded)
+        self._batch.add(tp, offset, decoded)
 
     def _flush(self) -> None:
         """Write → dead-letter → commit → materialize → notify; then a fresh batch."""
