@@ -20,7 +20,7 @@ class Undecodable(ValueError):
     """The message cannot become a row; ``str(exc)`` is the dead-letter reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # (three constants: hashed by identity, fast)
 class TableSpec:
     table: str
     columns: tuple[str, ...]
