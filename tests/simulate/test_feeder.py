@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
-from thidua.simulate.feeder import BATCH_CONTENT_TYPE, Credential, FeedError, feed
+from thidua.simulate.feeder import (
+    BATCH_CONTENT_TYPE,
+    Credential,
+    FeedError,
+    FeedStats,
+    ProgressPrinter,
+    feed,
+)
 from thidua.simulate.generator import generate
 from thidua.simulate.main import credentials_from_file, run_live
 
@@ -91,3 +99,41 @@ def test_credentials_from_an_ingest_style_file(
         Credential("dvc-token-0123456789", ("vn.thidua.dvc.*",)),
         Credential("all-token-0123456789", ("*",)),
     ]
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_is_rewritten_in_place_on_a_terminal() -> None:
+    stream = _Stream(tty=True)
+    printer = ProgressPrinter(stream)
+    for events in (500, 1000):
+        printer(FeedStats(events=events, batches=events // 500))
+    printer.done("backfill done")
+    text = stream.getvalue()
+    assert text.startswith("\rsent 500 events in 1 batches")
+    assert "\rsent 1,000 events in 2 batches" in text
+    assert text.endswith(" retries)\nbackfill done\n") and text.count("\n") == 2
+
+
+def test_progress_in_a_log_is_a_line_every_few_seconds() -> None:
+    stream, now = _Stream(tty=False), [0.0]
+    printer = ProgressPrinter(stream, every=5.0, clock=lambda: now[0])
+    for second in range(12):  # a batch a second
+        now[0] = float(second)
+        printer(FeedStats(events=500 * (second + 1), batches=second + 1))
+    printer.done("backfill done")
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert [line.split(" events")[0] for line in lines[:-1]] == [
+        "sent 500",
+        "sent 3,000",
+        "sent 5,500",
+    ]
+    assert lines[-1] == "backfill done"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from datetime import datetime
@@ -109,7 +110,10 @@ def _show_rankings(api_base: str, stop: threading.Event, interval: float = 5.0) 
             )
             lines.append(f"  {item['rank']:>3}. {item['name'][:48]:<48} {item['score']:6.2f}{move}")
         previous = {i["unit_id"]: i["rank"] for i in body.get("items", [])}
-        _say("\n".join(lines))
+        # On a terminal the simulator's progress line (stderr) is rewritten in place: clear it
+        # first, or the ranking would start at its end.
+        clear = "\r\x1b[K" if sys.stdout.isatty() and sys.stderr.isatty() else ""
+        _say(clear + "\n".join(lines))
 
 
 def run(simulate: bool = True) -> None:

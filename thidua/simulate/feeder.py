@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 import orjson
@@ -56,8 +56,42 @@ class FeedStats:
 Progress = Callable[[FeedStats], None]
 
 
-def print_progress(stats: FeedStats) -> None:
-    print("\r" + stats.line(), end="", file=sys.stderr, flush=True)
+class ProgressPrinter:
+    """Progress on stderr: on a terminal one line rewritten in place; in a log (``thidua up``
+    keeps one) a line every ``every`` seconds, not thousands of carriage returns on one line."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._every = every
+        self._clock = clock
+        self._last: float | None = None
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr
+
+    def __call__(self, stats: FeedStats) -> None:
+        stream = self.stream
+        if stream.isatty():
+            print("\r" + stats.line(), end="", file=stream, flush=True)
+            return
+        now = self._clock()
+        if self._last is None or now - self._last >= self._every:
+            self._last = now
+            print(stats.line(), file=stream, flush=True)
+
+    def done(self, message: str) -> None:
+        """A closing line (after the line rewritten in place, on a terminal)."""
+        stream = self.stream
+        print(("\n" if stream.isatty() else "") + message, file=stream, flush=True)
+
+
+print_progress = ProgressPrinter()
 
 
 class Feeder:

@@ -95,7 +95,7 @@ def run(
         return
     creds = resolve_credentials(token, tokens_file)
     stats = feed(events, ingest_url, creds, batch_size=batch_size, progress=print_progress)
-    print(f"\nbackfill done: {stats.line()}", file=sys.stderr)
+    print_progress.done(f"backfill done: {stats.line()}")
     if live:
         run_live(ingest_url, creds, seed, rate, units)
 
@@ -127,7 +127,7 @@ def run_live(
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         except KeyboardInterrupt:
             feeder.flush()
-        print(f"\nlive stopped: {feeder.stats.line()}", file=sys.stderr)
+        print_progress.done(f"live stopped: {feeder.stats.line()}")
         return feeder.stats.events
 
 
