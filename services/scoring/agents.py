@@ -48,8 +48,8 @@ from services.scoring.processors import (
     contribution,
     exact,
 )
-from services.scoring.processors.decode import decode_valid
-from services.scoring.processors.measures import normalise
+from services.scoring.processors.decode import Envelope, decode_valid
+from services.scoring.processors.measures import normalise, validated_data
 from services.scoring.processors.state import kept
 from thidua.contracts.events import CanonicalEvent, EventType, entity_key
 
@@ -361,20 +361,12 @@ class Scorer:
         types: dict[EventType, int],
     ) -> Contribution | None:
         """The counters' delta of one message, or None when it was dead-lettered."""
-        decoded = decode_valid(message.value) if message.value else None
-        data: dict[str, Any] | None = None
-        if decoded is not None:
-            event, data = decoded
-        else:  # the two-pass way tells an undecodable envelope from invalid data
-            try:
-                if not message.value:
-                    raise ValueError("empty message")
-                event = CanonicalEvent.from_bytes(message.value)
-            except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
-                self._dead_letter(message, "undecodable", exc)
-                return None
+        decoded = self._decoded(message)
+        if decoded is None:
+            return None
+        event, data = decoded
         try:
-            key = entity_key(event.type, event.data if data is None else data).encode()
+            key = entity_key(event.type, data).encode()
             state, known = self._state(key, states)
             new_state, new_known, delta = advance(
                 state, known, event, indicator_ids=self.indicator_ids, data=data
@@ -395,6 +387,26 @@ class Scorer:
         event_type = event.type
         types[event_type] = types.get(event_type, 0) + 1
         return delta
+
+    def _decoded(self, message: Any) -> tuple[Envelope, dict[str, Any]] | None:
+        """The envelope and validated data of a message, or None when it was dead-lettered."""
+        decoded = decode_valid(message.value) if message.value else None
+        if decoded is not None:
+            return decoded
+        # The two-pass way tells an undecodable envelope from invalid data.
+        try:
+            if not message.value:
+                raise ValueError("empty message")
+            event = CanonicalEvent.from_bytes(message.value)
+        except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
+            self._dead_letter(message, "undecodable", exc)
+            return None
+        try:
+            data = validated_data(event)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._dead_letter(message, "invalid", exc)
+            return None
+        return Envelope(event.type, event.time, event.seq, event.source, event.id), data
 
     def _state(
         self, key: bytes, states: dict[bytes, tuple[int, EntityState]]

@@ -111,38 +111,3 @@ def test_undecodable_and_invalid_records_are_dead_lettered_and_the_rest_scored()
     assert sorted(m.offset for m, _ in s.dead_letters.sent) == [900, 901]  # type: ignore[attr-defined]
     assert outgoing
     assert published_totals(s) == fold(events, indicator_ids=IDS)
-
-
-def test_one_pass_decoding_agrees_with_the_two_passes() -> None:
-    """decode_valid (envelope and data in one pydantic pass) gives what from_bytes and
-    validated_data give, and refuses what either refuses."""
-    from services.scoring.processors.decode import decode_valid
-    from services.scoring.processors.measures import validated_data
-    from thidua.contracts.events import CanonicalEvent
-
-    from .workload import province_events
-
-    for e in [*make_events(2000, seed=5, entities=100, units=3), *province_events(3000)]:
-        decoded = decode_valid(e.to_bytes())
-        assert decoded is not None
-        event, data = decoded
-        assert (event.type, event.time, event.seq, event.source, event.id) == (
-            e.type,
-            e.time,
-            e.seq,
-            e.source,
-            e.id,
-        )
-        assert data == validated_data(e)
-    good = orjson.loads(make_events(1, seed=6)[0].to_bytes())
-    refused = [
-        b"{not json",
-        orjson.dumps({**good, "type": "vn.thidua.nope"}),
-        orjson.dumps({**good, "time": "yesterday"}),
-        orjson.dumps({**good, "data": {"nonsense": True}}),
-        orjson.dumps({k: v for k, v in good.items() if k != "seq"}),
-    ]
-    for raw in refused:
-        assert decode_valid(raw) is None
-        with pytest.raises(ValueError):
-            validated_data(CanonicalEvent.from_bytes(raw))

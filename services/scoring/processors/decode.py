@@ -1,34 +1,99 @@
-"""One pydantic pass over a canonical event's bytes: the envelope and its type's data model
-together (a union told apart by ``type``), in JSON mode as ingest validated them.
+"""One pydantic pass over a canonical event's bytes: the envelope and its type's data together
+(a union told apart by ``type``), in JSON mode as ingest validated them.
 
 ``CanonicalEvent.from_bytes`` then ``measures.validated_data`` validate the same event in two
 passes with a JSON round trip between them; for the events that are valid (all of them, unless
 something other than ingest writes the topics) this is one. An event this pass refuses is
 decoded the two-pass way, which tells an undecodable envelope from invalid data.
+
+The pass validates into plain dicts, not models: each model's fields (types, constraints,
+strictness, unknown fields ignored) are restated as a ``TypedDict``, which pydantic fills
+without building an instance to be serialized back (3.8 → 1.7 µs an event). An enum field
+holds its member, a ``str`` equal to the value the models' JSON form gives. A model with a
+default, an alias or a validator of its own stays a model (a ``TypedDict`` cannot say it), and
+its data is serialized as before.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from datetime import datetime
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
-from pydantic import Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from thidua.contracts.events import DATA_MODELS, CanonicalEvent, EventType
 
+# (typing_extensions': pydantic wants it before Python 3.12; called with names made here,
+# which a type checker cannot follow)
+_typed_dict: Any = TypedDict
 
-def _scored_model(event_type: EventType, data_model: type) -> type[CanonicalEvent]:
-    model: type[CanonicalEvent] = create_model(
-        f"Scored{data_model.__name__}",
-        __base__=CanonicalEvent,
-        type=(Literal[event_type], ...),  # type: ignore[arg-type]
-        data=(data_model, ...),
+
+class Envelope(NamedTuple):
+    """What scoring reads of an event besides its data (a ``CanonicalEvent`` has it too)."""
+
+    type: EventType
+    time: datetime
+    seq: int
+    source: str
+    id: str
+
+
+def _restated(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``model``'s fields (but ``skip``) as ``TypedDict`` annotations; empty when one cannot be
+    restated exactly."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in skip:
+            continue
+        if not info.is_required() or info.alias is not None or info.validation_alias is not None:
+            return {}
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
+        fields[name] = annotation
+    return fields
+
+
+def _has_own_logic(model: type[BaseModel]) -> bool:
+    d = model.__pydantic_decorators__
+    return bool(
+        d.model_validators
+        or d.field_validators
+        or d.validators
+        or d.root_validators
+        or d.field_serializers
+        or d.model_serializers
     )
-    return model
+
+
+def _data_shape(model: type[BaseModel]) -> Any:
+    """A ``TypedDict`` validating like ``model``, or ``model`` itself (see module doc)."""
+    fields = _restated(model)
+    if not fields or _has_own_logic(model):
+        return model
+    shape = _typed_dict(f"{model.__name__}Data", fields)
+    config = model.model_config
+    shape.__pydantic_config__ = ConfigDict(
+        strict=bool(config.get("strict", False)), extra=config.get("extra") or "ignore"
+    )
+    return shape
+
+
+def _event_shape(event_type: EventType, data_model: type[BaseModel]) -> Any:
+    """The envelope of one type (``CanonicalEvent``'s fields, restated) with its data."""
+    envelope = _restated(CanonicalEvent, skip=frozenset({"type", "data"}))
+    if not envelope or _has_own_logic(CanonicalEvent):
+        raise TypeError("CanonicalEvent's fields can no longer be restated: see decode.py")
+    fields = {**envelope, "type": Literal[event_type], "data": _data_shape(data_model)}
+    shape = _typed_dict(f"Scored{data_model.__name__}", fields)
+    shape.__pydantic_config__ = ConfigDict(extra="ignore")
+    return shape
 
 
 _SCORED_ADAPTER: TypeAdapter[Any] = TypeAdapter(
     Annotated[  # type: ignore[arg-type]
-        Union[tuple(_scored_model(t, m) for t, m in DATA_MODELS.items())],  # noqa: UP007
+        Union[tuple(_event_shape(t, m) for t, m in DATA_MODELS.items())],  # noqa: UP007
         Field(discriminator="type"),
     ]
 )
@@ -36,12 +101,13 @@ _SCORED_ADAPTER: TypeAdapter[Any] = TypeAdapter(
 _SCORED = _SCORED_ADAPTER.validator
 
 
-def decode_valid(raw: bytes) -> tuple[CanonicalEvent, dict[str, Any]] | None:
-    """The event (its ``data`` a model: read the returned dict instead) and its validated data
-    as JSON types, or None when the envelope or the data is not valid."""
+def decode_valid(raw: bytes) -> tuple[Envelope, dict[str, Any]] | None:
+    """The event's envelope and its validated data, or None when either is not valid."""
     try:
-        event = _SCORED.validate_json(raw)
+        doc = _SCORED.validate_json(raw)
     except ValueError:  # pydantic's ValidationError
         return None
-    serializer = DATA_MODELS[event.type].__pydantic_serializer__
-    return event, serializer.to_python(event.data, mode="json")
+    event_type, data = doc["type"], doc["data"]
+    if type(data) is not dict:  # a model (see module doc)
+        data = DATA_MODELS[event_type].__pydantic_serializer__.to_python(data, mode="json")
+    return Envelope(event_type, doc["time"], doc["seq"], doc["source"], doc["id"]), data

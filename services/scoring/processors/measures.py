@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -240,10 +240,26 @@ def apply(
     return after, delta
 
 
+class EventLike(Protocol):
+    """What :func:`advance` reads of an event: a ``CanonicalEvent``, or scoring's
+    ``decode.Envelope`` with the data validated beside it."""
+
+    @property
+    def type(self) -> EventType: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+
+
 def advance(
     state: EntityState | None,
     known: Contribution | None,
-    event: CanonicalEvent,
+    event: EventLike,
     *,
     indicator_ids: frozenset[str],
     data: dict[str, Any] | None = None,
@@ -253,6 +269,8 @@ def advance(
     its contribution (None only when the state did not change and ``known`` was None) and
     the counters' delta. ``data``: the event's data validated already (``decode``)."""
     if data is None:
+        if not isinstance(event, CanonicalEvent):
+            raise TypeError("advance needs the data of an event that is not a CanonicalEvent")
         data = validated_data(event)
     if event.type is EventType.UNIT_UPSERTED:
         return state, known, {}  # the registry is read from events_raw, not from counters
