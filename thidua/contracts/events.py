@@ -218,7 +218,7 @@ class CanonicalEvent(BaseModel):
     @property
     def unit_id(self) -> str:
         """The unit the event is about ('' for training, which belongs to a staff member)."""
-        return str(self.data.get("unit_id") or self.data.get("from_unit") or "")
+        return unit_of(self.data)
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))
@@ -229,6 +229,11 @@ class CanonicalEvent(BaseModel):
         1.2 µs of 3.4 less than ``orjson.loads`` then ``model_validate``. Raises ValueError."""
         event: CanonicalEvent = cls.__pydantic_validator__.validate_json(raw)
         return event
+
+
+def unit_of(data: dict[str, Any]) -> str:
+    """The unit an event's data is about ('' for training, which belongs to a staff member)."""
+    return str(data.get("unit_id") or data.get("from_unit") or "")
 
 
 def entity_key(event_type: EventType, data: dict[str, Any]) -> str:

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from thidua.contracts.events import CanonicalEvent
+from services.scoring.processors.decode import Envelope, decode_valid
+from thidua.contracts.events import CanonicalEvent, entity_key, unit_of
 
 
 class Undecodable(ValueError):
@@ -52,21 +53,29 @@ def _utc(moment: datetime) -> datetime:
 
 
 def event_row(event: CanonicalEvent) -> list[Any]:
+    envelope = Envelope(event.type, event.time, event.seq, event.source, event.id)
+    return envelope_row(envelope, event.data)
+
+
+def envelope_row(event: Envelope, data: dict[str, Any]) -> list[Any]:
     return [
         event.source, event.id, event.type.value, _utc(event.time), event.seq,
-        event.entity_key, event.unit_id, orjson.dumps(event.data).decode(),
+        entity_key(event.type, data), unit_of(data), orjson.dumps(data).decode(),
     ]  # fmt: skip
 
 
-def decode_event(raw: bytes) -> tuple[CanonicalEvent, list[Any]]:
-    try:
-        event = CanonicalEvent.from_bytes(raw)
-        event.typed_data()  # ingest validated it; a record that bypassed ingest must not land
-        return event, event_row(event)
-    except Undecodable:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Undecodable(f"not a canonical event: {exc}") from exc
+def decode_event(raw: bytes) -> tuple[Envelope, list[Any]]:
+    """Validated as scoring validates it (one pass, envelope and data: ingest validated it, and
+    a record that bypassed ingest must not land); the data stored as validated."""
+    decoded = decode_valid(raw)
+    if decoded is None:
+        try:  # the models say why
+            CanonicalEvent.from_bytes(raw).typed_data()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Undecodable(f"not a canonical event: {exc}") from exc
+        raise Undecodable("not a canonical event")  # (the two passes accept what one refused)
+    envelope, data = decoded
+    return envelope, envelope_row(envelope, data)
 
 
 class CounterMessage(BaseModel):
