@@ -182,6 +182,15 @@ def contribution(state: EntityState | None) -> Contribution:
     return _stock_contribution(state)
 
 
+@lru_cache(maxsize=65_536)
+def _first_contribution(event_type: EventType, fields: tuple[Any, ...], day: str) -> Contribution:
+    """``contribution`` of an entity's first version, whatever its type (a stock's one version
+    changes once, on its day), for each field combination and day. One dict for many
+    entities: callers never change a contribution in place (they copy, as ``_added`` does)."""
+    unit, items = _version_measures(event_type, fields)
+    return {(unit, measure, day): value for measure, value in items}
+
+
 def _stock_contribution(state: EntityState) -> Contribution:
     """Deltas on each local day the state changes; their running sum is the state at a day's end."""
     assert state.type is not None
@@ -288,9 +297,9 @@ def advance(
         version = Version(time_us, event.seq, event.source, event.id, fields)
         if state is None:
             # A new entity (most events: each dossier, document, work file is one): its one
-            # version's contribution is the delta (one dict: neither is changed in place).
+            # version's contribution is the delta (one dict, shared: see _first_contribution).
             after = EntityState(event.type, (version,))
-            new = contribution(after)
+            new = _first_contribution(event.type, fields, local_day(time_us))
             return after, new, new
         before = state
         after = before.with_version(event.type, version)
