@@ -48,10 +48,10 @@ from services.scoring.processors import (
     contribution,
     exact,
 )
-from services.scoring.processors.decode import Envelope, decode_valid
-from services.scoring.processors.measures import normalise, validated_data
+from services.scoring.processors.decode import Envelope, Refused, decode
+from services.scoring.processors.measures import normalise
 from services.scoring.processors.state import kept
-from thidua.contracts.events import CanonicalEvent, EventType, entity_key
+from thidua.contracts.events import EventType, entity_key
 
 log = logging.getLogger(__name__)
 
@@ -390,23 +390,11 @@ class Scorer:
 
     def _decoded(self, message: Any) -> tuple[Envelope, dict[str, Any]] | None:
         """The envelope and validated data of a message, or None when it was dead-lettered."""
-        decoded = decode_valid(message.value) if message.value else None
-        if decoded is not None:
-            return decoded
-        # The two-pass way tells an undecodable envelope from invalid data.
         try:
-            if not message.value:
-                raise ValueError("empty message")
-            event = CanonicalEvent.from_bytes(message.value)
-        except Exception as exc:  # noqa: BLE001 - any undecodable input is dead-lettered
-            self._dead_letter(message, "undecodable", exc)
+            return decode(message.value)
+        except Refused as refused:
+            self._dead_letter(message, refused.kind, refused.cause)
             return None
-        try:
-            data = validated_data(event)
-        except (ValueError, KeyError, TypeError) as exc:
-            self._dead_letter(message, "invalid", exc)
-            return None
-        return Envelope(event.type, event.time, event.seq, event.source, event.id), data
 
     def _state(
         self, key: bytes, states: dict[bytes, tuple[int, EntityState]]

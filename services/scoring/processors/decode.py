@@ -24,6 +24,8 @@ from typing_extensions import TypedDict
 
 from thidua.contracts.events import DATA_MODELS, CanonicalEvent, EventType
 
+from .measures import validated_data
+
 # (typing_extensions': pydantic wants it before Python 3.12; called with names made here,
 # which a type checker cannot follow)
 _typed_dict: Any = TypedDict
@@ -37,6 +39,20 @@ class Envelope(NamedTuple):
     seq: int
     source: str
     id: str
+
+    @classmethod
+    def of(cls, event: CanonicalEvent) -> Envelope:
+        return cls(event.type, event.time, event.seq, event.source, event.id)
+
+
+class Refused(ValueError):
+    """Not a canonical event: ``kind`` is "undecodable" (no valid envelope) or "invalid" (its
+    data does not match its type); ``cause`` is what the models said."""
+
+    def __init__(self, kind: str, cause: BaseException) -> None:
+        super().__init__(f"{kind}: {type(cause).__name__}: {cause}")
+        self.kind = kind
+        self.cause = cause
 
 
 def _restated(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -80,12 +96,14 @@ def _data_shape(model: type[BaseModel]) -> Any:
     return shape
 
 
+_ENVELOPE = _restated(CanonicalEvent, skip=frozenset({"type", "data"}))
+if not _ENVELOPE or _has_own_logic(CanonicalEvent):
+    raise TypeError("CanonicalEvent's fields can no longer be restated: see decode.py")
+
+
 def _event_shape(event_type: EventType, data_model: type[BaseModel]) -> Any:
     """The envelope of one type (``CanonicalEvent``'s fields, restated) with its data."""
-    envelope = _restated(CanonicalEvent, skip=frozenset({"type", "data"}))
-    if not envelope or _has_own_logic(CanonicalEvent):
-        raise TypeError("CanonicalEvent's fields can no longer be restated: see decode.py")
-    fields = {**envelope, "type": Literal[event_type], "data": _data_shape(data_model)}
+    fields = {**_ENVELOPE, "type": Literal[event_type], "data": _data_shape(data_model)}
     shape = _typed_dict(f"Scored{data_model.__name__}", fields)
     shape.__pydantic_config__ = ConfigDict(extra="ignore")
     return shape
@@ -111,3 +129,21 @@ def decode_valid(raw: bytes) -> tuple[Envelope, dict[str, Any]] | None:
     if type(data) is not dict:  # a model (see module doc)
         data = DATA_MODELS[event_type].__pydantic_serializer__.to_python(data, mode="json")
     return Envelope(event_type, doc["time"], doc["seq"], doc["source"], doc["id"]), data
+
+
+def decode(raw: bytes | None) -> tuple[Envelope, dict[str, Any]]:
+    """:func:`decode_valid`, else the two passes through the models, which tell why an event
+    is refused: raises :class:`Refused`."""
+    decoded = decode_valid(raw) if raw else None
+    if decoded is not None:
+        return decoded
+    try:
+        if not raw:
+            raise ValueError("empty message")
+        event = CanonicalEvent.from_bytes(raw)
+    except Exception as exc:  # noqa: BLE001 - any undecodable input is refused
+        raise Refused("undecodable", exc) from exc
+    try:
+        return Envelope.of(event), validated_data(event)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Refused("invalid", exc) from exc

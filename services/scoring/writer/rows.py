@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from services.scoring.processors.decode import Envelope, decode_valid
+from services.scoring.processors.decode import Envelope, Refused, decode
 from thidua.contracts.events import CanonicalEvent, entity_key, unit_of
 
 
@@ -53,8 +53,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def event_row(event: CanonicalEvent) -> list[Any]:
-    envelope = Envelope(event.type, event.time, event.seq, event.source, event.id)
-    return envelope_row(envelope, event.data)
+    return envelope_row(Envelope.of(event), event.data)
 
 
 def envelope_row(event: Envelope, data: dict[str, Any]) -> list[Any]:
@@ -67,14 +66,10 @@ def envelope_row(event: Envelope, data: dict[str, Any]) -> list[Any]:
 def decode_event(raw: bytes) -> tuple[Envelope, list[Any]]:
     """Validated as scoring validates it (one pass, envelope and data: ingest validated it, and
     a record that bypassed ingest must not land); the data stored as validated."""
-    decoded = decode_valid(raw)
-    if decoded is None:
-        try:  # the models say why
-            CanonicalEvent.from_bytes(raw).typed_data()
-        except (ValueError, KeyError, TypeError) as exc:
-            raise Undecodable(f"not a canonical event: {exc}") from exc
-        raise Undecodable("not a canonical event")  # (the two passes accept what one refused)
-    envelope, data = decoded
+    try:
+        envelope, data = decode(raw)
+    except Refused as refused:
+        raise Undecodable(f"not a canonical event: {refused.cause}") from refused
     return envelope, envelope_row(envelope, data)
 
 
