@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import faust
@@ -88,9 +88,11 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
     Faust's ``getmany`` reads it (same flow, generation and partition checks) and each source
     record becomes a small tuple. Faust's acknowledgements are not used (the scorer commits
     its own positions), so the records need no tracking either. A fetch cut short by a
-    rebalance is dropped as Faust drops its queues; the scorer reads on from its positions.
+    rebalance is not delivered, as Faust drops it, but its records are put back (``put_back``):
+    the scorer reads on from its positions, a recovery from where it sought.
     """
     source_names = app.source_names
+    read_to = positions_after_fetch(consumer)
 
     async def fetch() -> tuple[list[SourceRecord], list[Any]]:
         """(source records, changelog messages) of the next fetch: ``Consumer.getmany``."""
@@ -99,6 +101,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         if records is None or consumer.should_stop:
             return [], []
         if not consumer.flow_active:  # type: ignore[attr-defined]
+            await put_back(consumer, records, dict(read_to))
             try:  # as getmany: a fetch while the flow is stopped seeks back
                 await consumer.perform_seek()
             except Exception as exc:  # noqa: BLE001 - Faust's getmany only warns too
@@ -109,6 +112,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         changelog: list[Any] = []
         for tp, batch in records.items():
             if active is not None and tp not in active and tp not in buffered:
+                await put_back(consumer, {tp: batch}, dict(read_to))
                 continue
             if tp.topic in source_names:
                 topic, partition = tp.topic, tp.partition
@@ -118,6 +122,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
             else:
                 changelog.extend(consumer._to_message(tp, r) for r in batch)  # type: ignore[attr-defined]
         if app.consumer_generation_id != generation:
+            await put_back(consumer, records, dict(read_to))
             return [], []  # a rebalance began meanwhile: Faust drops the rest of the fetch
         return sources, changelog
 
@@ -151,6 +156,66 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
             raise
 
     consumer._drain_messages = drain_messages  # type: ignore[attr-defined]
+
+
+async def put_back(
+    consumer: ConsumerT, records: Mapping[Any, Sequence[Any]], read_to: Mapping[Any, int]
+) -> None:
+    """Undo the reading of fetched records that are not delivered: seek each partition back
+    to its first one, unless it was sought elsewhere since (its position is no longer
+    ``read_to``, where the fetch left it).
+
+    A fetch that was waiting when a rebalance stopped the flow can return records read after
+    the recovery sought a changelog partition to its start; Faust's ``getmany`` drops such a
+    fetch, and the consumer's position stays past records the recovery never saw: it then
+    waits for them forever (the worker keeping partitions 2 and 3 in the two-worker test,
+    now and then). Source partitions are sought by the scorer's positions anyway.
+    """
+    starts = {tp: batch[0].offset for tp, batch in records.items() if batch and tp in read_to}
+    if not starts:
+        return
+    thread = consumer._thread  # type: ignore[attr-defined]
+
+    async def rewind() -> list[tuple[Any, int, int]]:
+        client = thread._ensure_consumer()
+        subscription = client._subscription.subscription
+        assignment = subscription.assignment if subscription is not None else None
+        rewound = []
+        for tp, first in starts.items():
+            if assignment is None or tp not in assignment.tps:
+                continue  # revoked: whoever takes it starts from its own offsets
+            state = assignment.state_value(tp)
+            if state.has_valid_position and state.position == read_to[tp]:
+                client.seek(tp, first)
+                rewound.append((tp, first, read_to[tp]))
+        return rewound
+
+    rewound: list[tuple[Any, int, int]] = await thread.call_thread(rewind)
+    if rewound:
+        spans = (f"{tp.topic}[{tp.partition}] {first}..{end - 1}" for tp, first, end in rewound)
+        log.info("put back records fetched but not delivered: %s", ", ".join(sorted(spans)))
+
+
+def positions_after_fetch(consumer: ConsumerT) -> dict[Any, int]:
+    """Where each fetch left the consumer's position of its partitions (``put_back``),
+    noted in the consumer's thread as the fetch returns."""
+    thread = consumer._thread  # type: ignore[attr-defined]
+    fetch_records = thread._fetch_records
+    read_to: dict[Any, int] = {}
+
+    async def fetch_noting_positions(client: Any, *args: Any, **kwargs: Any) -> Any:
+        records = await fetch_records(client, *args, **kwargs)
+        read_to.clear()
+        if records:
+            assignment = client._subscription.subscription.assignment
+            for tp in records:
+                state = assignment.state_value(tp)
+                if state is not None and state.has_valid_position:
+                    read_to[tp] = state.position
+        return records
+
+    thread._fetch_records = fetch_noting_positions
+    return read_to
 
 
 def _seek_to_scorer_positions(app: ScoringApp, consumer: ConsumerT) -> None:

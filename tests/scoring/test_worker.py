@@ -194,11 +194,6 @@ def test_sigkill_mid_stream_neither_loses_nor_double_counts(
     assert restarted.stop() == 0
 
 
-# Known problem (README): now and then the worker that keeps partitions through a rebalance
-# never finishes restoring them (Faust's recovery waits for changelog records that do not come;
-# 2 runs in 6 here on 2026-11-26, with that day's code and the code before it). Retried so the
-# suite can pass; a third failure in a row still fails it.
-@pytest.mark.flaky(reruns=2)
 def test_two_workers_share_the_partitions(
     kafka_bootstrap: str,
     topic_prefix: str,
