@@ -94,6 +94,11 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
     source_names = app.source_names
     read_to = positions_after_fetch(consumer)
 
+    async def give_back(records: Mapping[Any, Sequence[Any]]) -> None:
+        for tp in await put_back(consumer, records, dict(read_to)):
+            kind = "source" if tp.topic in source_names else "changelog"
+            app.scorer.metrics.put_back.labels(kind).inc(len(records[tp]))
+
     async def fetch() -> tuple[list[SourceRecord], list[Any]]:
         """(source records, changelog messages) of the next fetch: ``Consumer.getmany``."""
         records, active = await consumer._wait_next_records(1.0)  # type: ignore[attr-defined]
@@ -101,7 +106,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         if records is None or consumer.should_stop:
             return [], []
         if not consumer.flow_active:  # type: ignore[attr-defined]
-            await put_back(consumer, records, dict(read_to))
+            await give_back(records)
             try:  # as getmany: a fetch while the flow is stopped seeks back
                 await consumer.perform_seek()
             except Exception as exc:  # noqa: BLE001 - Faust's getmany only warns too
@@ -112,7 +117,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
         changelog: list[Any] = []
         for tp, batch in records.items():
             if active is not None and tp not in active and tp not in buffered:
-                await put_back(consumer, {tp: batch}, dict(read_to))
+                await give_back({tp: batch})
                 continue
             if tp.topic in source_names:
                 topic, partition = tp.topic, tp.partition
@@ -122,7 +127,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
             else:
                 changelog.extend(consumer._to_message(tp, r) for r in batch)  # type: ignore[attr-defined]
         if app.consumer_generation_id != generation:
-            await put_back(consumer, records, dict(read_to))
+            await give_back(records)
             return [], []  # a rebalance began meanwhile: Faust drops the rest of the fetch
         return sources, changelog
 
@@ -160,7 +165,7 @@ def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
 
 async def put_back(
     consumer: ConsumerT, records: Mapping[Any, Sequence[Any]], read_to: Mapping[Any, int]
-) -> None:
+) -> list[Any]:
     """Undo the reading of fetched records that are not delivered: seek each partition back
     to its first one, unless it was sought elsewhere since (its position is no longer
     ``read_to``, where the fetch left it).
@@ -173,7 +178,7 @@ async def put_back(
     """
     starts = {tp: batch[0].offset for tp, batch in records.items() if batch and tp in read_to}
     if not starts:
-        return
+        return []
     thread = consumer._thread  # type: ignore[attr-defined]
 
     async def rewind() -> list[tuple[Any, int, int]]:
@@ -194,6 +199,7 @@ async def put_back(
     if rewound:
         spans = (f"{tp.topic}[{tp.partition}] {first}..{end - 1}" for tp, first, end in rewound)
         log.info("put back records fetched but not delivered: %s", ", ".join(sorted(spans)))
+    return [tp for tp, _, _ in rewound]
 
 
 def positions_after_fetch(consumer: ConsumerT) -> dict[Any, int]:

@@ -38,6 +38,14 @@ class ScoringMetrics:
         )
         # Source partitions read again from a hole in the delivered offsets (see positions).
         self.seeks = Counter("thidua_scoring_seeks_total", "Seeks back over a hole", registry=r)
+        # Records fetched while a rebalance stopped the flow, not delivered, sought back to
+        # (app.put_back), by topic kind (source, changelog).
+        self.put_back = Counter(
+            "thidua_scoring_records_put_back_total",
+            "Fetched records sought back to, not delivered",
+            ["kind"],
+            registry=r,
+        )
         # Offset commits of the source partitions (every event before them fully published).
         self.commits = Counter("thidua_scoring_commits_total", "Offset commits", registry=r)
         # Wall time to score one batch and hand its messages to the producer.

@@ -76,7 +76,8 @@ def test_undelivered_records_are_read_again_unless_sought_since(
             records = await _read_all(client, tp, 10)
             assert [r.offset for r in records] == list(range(10))
             read_to = {tp: await client.position(tp), other: 3}
-            await put_back(consumer, {tp: records, other: records[:2]}, read_to)
+            rewound = await put_back(consumer, {tp: records, other: records[:2]}, read_to)
+            assert rewound == [tp]
             assert await client.position(tp) == 0
             again = await _read_all(client, tp, 10)
             assert [r.value for r in again] == [r.value for r in records]
@@ -84,13 +85,13 @@ def test_undelivered_records_are_read_again_unless_sought_since(
             # Sought elsewhere meanwhile (a recovery's seek): that seek stands.
             read_to = {tp: await client.position(tp)}
             client.seek(tp, 4)
-            await put_back(consumer, {tp: again}, read_to)
+            assert await put_back(consumer, {tp: again}, read_to) == []
             assert await client.position(tp) == 4
 
             # Part of a fetch: back to its first record.
             client.seek(tp, 6)
             tail = await _read_all(client, tp, 4)
-            await put_back(consumer, {tp: tail}, {tp: await client.position(tp)})
+            assert await put_back(consumer, {tp: tail}, {tp: await client.position(tp)}) == [tp]
             assert await client.position(tp) == 6
         finally:
             await client.stop()
