@@ -183,8 +183,7 @@ async def put_back(
 
     async def rewind() -> list[tuple[Any, int, int]]:
         client = thread._ensure_consumer()
-        subscription = client._subscription.subscription
-        assignment = subscription.assignment if subscription is not None else None
+        assignment = _assignment(client)
         rewound = []
         for tp, first in starts.items():
             if assignment is None or tp not in assignment.tps:
@@ -212,8 +211,8 @@ def positions_after_fetch(consumer: ConsumerT) -> dict[Any, int]:
     async def fetch_noting_positions(client: Any, *args: Any, **kwargs: Any) -> Any:
         records = await fetch_records(client, *args, **kwargs)
         read_to.clear()
-        if records:
-            assignment = client._subscription.subscription.assignment
+        assignment = _assignment(client) if records else None
+        if assignment is not None:
             for tp in records:
                 state = assignment.state_value(tp)
                 if state is not None and state.has_valid_position:
@@ -222,6 +221,12 @@ def positions_after_fetch(consumer: ConsumerT) -> dict[Any, int]:
 
     thread._fetch_records = fetch_noting_positions
     return read_to
+
+
+def _assignment(client: Any) -> Any:
+    """The aiokafka consumer's current assignment (partition states), or None."""
+    subscription = client._subscription.subscription
+    return subscription.assignment if subscription is not None else None
 
 
 def _seek_to_scorer_positions(app: ScoringApp, consumer: ConsumerT) -> None:
