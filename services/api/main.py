@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
     """Start the embedded writer (one per chDB path: it must live in this process); its
     refreshes invalidate the api's cache and push SSE updates."""
     try:
-        from services.scoring.heap import GC_THRESHOLDS
+        from services.scoring.heap import collect_rarely
         from services.scoring.writer import Writer
     except ImportError as exc:
         log.warning(
@@ -41,9 +40,7 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
         on_results=[app.state.service.accept],
     )
     app.state.writer = writer
-    # A batch's rows (20,000) outlive many young collections: with Python's default
-    # thresholds the collector walked them again and again (decoding 15–20% slower).
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_rarely()
     writer.start()
     log.info("embedded writer started")
     return writer

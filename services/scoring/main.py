@@ -7,13 +7,12 @@ the other workers at once.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 import faust
 
 from services.scoring.app import create_app
-from services.scoring.heap import GC_THRESHOLDS
+from services.scoring.heap import collect_rarely
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import ScoringSettings
@@ -55,7 +54,7 @@ def run(settings: ScoringSettings | None = None) -> None:
     )
     check_partitions(settings)
     settings.scoring_data_dir.mkdir(parents=True, exist_ok=True)
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_rarely()
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

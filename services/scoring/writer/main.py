@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 from types import FrameType
@@ -10,7 +9,7 @@ from types import FrameType
 from prometheus_client import start_http_server
 from pydantic import Field
 
-from services.scoring.heap import GC_THRESHOLDS
+from services.scoring.heap import collect_rarely
 from services.scoring.writer.writer import Writer
 from thidua.contracts.criteria import load_criteria
 from thidua.settings import WriterSettings
@@ -31,7 +30,7 @@ def run() -> None:
     )
     if settings.writer_metrics_port:
         start_http_server(settings.writer_metrics_port, addr=settings.writer_metrics_host)
-    gc.set_threshold(*GC_THRESHOLDS)  # (see services/api/main.py's start_writer)
+    collect_rarely()
     writer = Writer(
         settings, get_client(settings.clickhouse_dsn), load_criteria(settings.criteria_file)
     )
