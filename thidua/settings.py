@@ -6,14 +6,31 @@ that compose, k8s and this module agree.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from thidua.contracts.criteria import DEFAULT_CRITERIA_FILE
+from thidua.contracts.plans import DEFAULT_PLANS_DIR
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "token", "xxx"}
+
+
+def local_chdb_dsn() -> str:
+    """The embedded store ``thidua up`` keeps under ``THIDUA_VAR_DIR`` (default ``var``)."""
+    var = Path(os.environ.get("THIDUA_VAR_DIR", "var"))
+    return f"chdb://{(var / 'chdb').resolve()}"
+
+
+def store_dsn(settings: CommonSettings) -> str:
+    """The DSN a tool should read: the configured one, else the store of ``thidua up`` when it
+    exists (so ``thidua recompute`` after ``thidua up`` needs no flags)."""
+    if "THIDUA_CLICKHOUSE_DSN" not in os.environ:
+        local = local_chdb_dsn()
+        if Path(local.removeprefix("chdb://")).exists():
+            return local
+    return settings.clickhouse_dsn
 
 
 class CommonSettings(BaseSettings):
@@ -26,7 +43,10 @@ class CommonSettings(BaseSettings):
         "chdb:///var/thidua/chdb",
         description="chdb:///path (embedded engine) or http(s)://user:pass@host:8123/db",
     )
-    criteria_file: Path = Field(DEFAULT_CRITERIA_FILE, description="criteria config (YAML)")
+    plans_dir: Path = Field(
+        DEFAULT_PLANS_DIR,
+        description="directory of plan files (criteria, targets, weights; SPEC §7.1)",
+    )
     log_level: str = Field("INFO", description="Python log level")
 
     @property

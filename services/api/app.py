@@ -25,7 +25,7 @@ from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
 from thidua.settings import ApiSettings
 
@@ -62,10 +62,10 @@ def create_app(
         from thidua.store.client import get_client
 
         client = get_client(settings.clickhouse_dsn)
-    config = load_criteria(settings.criteria_file)
+    plans = load_plans(settings.plans_dir)
     # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
     # session takes one query at a time (the chDB backend serializes calls on its own).
-    service = KpiService(client, config, compute=compute)
+    service = KpiService(client, plans, compute=compute)
     alerts = AlertsService(client, service.pool)
     hub = RankingsHub()
     service.add_listener(hub.publish)

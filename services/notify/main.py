@@ -24,8 +24,8 @@ from services.notify.rules import load_rules
 from services.notify.settings import NotifyServiceSettings
 from services.notify.silences import SilenceSource, silenced
 from services.notify.transport import NotifyWorker, ensure_topics
-from thidua.contracts.criteria import load_criteria
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,7 @@ class Deliveries:
 
 
 def build_worker(settings: NotifyServiceSettings) -> NotifyWorker:
-    engine = Engine.build(
-        load_rules(settings.notify_rules_file), load_criteria(settings.criteria_file)
-    )
+    engine = Engine.build(load_rules(settings.notify_rules_file), load_plans(settings.plans_dir))
     deliveries = Deliveries(
         settings, SilenceSource(settings.notify_api_url, token=settings.notify_api_token)
     )

@@ -32,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.scoring.agents import DeadLetters, Scorer
 from services.scoring.heap import FULL_COLLECT_SECONDS, collect_frozen
 from services.scoring.metrics import ScoringMetrics
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
 from thidua.settings import ScoringSettings
 
@@ -401,7 +401,7 @@ def create_app(
         entities=cast(Collection, entities),
         counters=cast(Collection, counters),
         source_topics=frozenset(source_names),
-        indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
+        indicator_ids=load_plans(settings.plans_dir).indicator_ids(),
         metrics=metrics,
         dead_letters=dead_letters,
         lock=asyncio.Lock(),

@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from tests.api import data
-from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
+from thidua.contracts.plans import default_plans
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
@@ -29,7 +30,7 @@ BASE_DAY = date(2025, 3, 10)
 
 @pytest.fixture(scope="session")
 def config() -> CriteriaConfig:
-    return default_criteria()
+    return default_plans().plans[0]
 
 
 # Package scope: chDB opens one path per process, so the engine must be closed before the

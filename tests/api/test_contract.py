@@ -150,7 +150,18 @@ def test_catalog_and_blocks(api: TestClient) -> None:
         "UBND huyện, thành phố",
         "UBND xã, phường, thị trấn",
     ]
-    assert "2025" in catalog.periods and "rolling-30d" in catalog.periods
+    periods = {p.id: p for p in catalog.periods}
+    assert periods["2025"].plan_id == "phase-2021-2025" and periods["2025"].final
+    assert periods["2025"].started and not periods["2025"].plan_provisional
+    assert periods["2026"].plan_id == "phase-2026-2030" and periods["2026"].plan_provisional
+    assert not periods["2030"].started and not periods["2030"].final
+    assert periods["rolling-30d"].plan_id == "phase-2026-2030"
+    assert [p.id for p in catalog.periods][:2] == ["rolling-30d", "2026"]
+    assert {t.id.value for t in periods["2025"].tiers} == {
+        "province_agency", "district", "commune", "enterprise",
+    }  # fmt: skip
+    assert [p.plan_id for p in catalog.plans] == ["phase-2021-2025", "phase-2026-2030"]
+    assert catalog.phase == "phase-2026-2030"
     blocks = api.get("/v1/blocks", params={"tier": "province_agency", "period": "2025"}).json()
     assert blocks["blocks"] == ["K1", "K2"]
 

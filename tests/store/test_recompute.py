@@ -11,9 +11,9 @@ from clickhouse_connect.driver.client import Client
 from services.scoring.processors import fold
 from services.scoring.recompute import compare, compare_report, recompute_period, run
 from tests.store.builders import event, insert_counters, insert_events, unit
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.periods import parse_period
+from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.store import kpi
 
@@ -145,7 +145,7 @@ def values(card: Scorecard) -> dict[str, tuple[float, float]]:
 
 def test_recompute_follows_the_rules_for_every_criterion(client: Client) -> None:
     insert_events(client, *province())
-    config = default_criteria()
+    config = default_plans()
     cards = kpi.scorecards_by_unit(recompute_period(client, config, parse_period("2025")))
     assert set(cards) == {"P", "D", "C", "ENT"}
     assert values(cards["P"]) == {
@@ -174,7 +174,7 @@ PERIODS = ("2024", "2025", "2026", "2025-Q1", "2025-Q4", "2026-Q1", "phase-2021-
 
 def stream_counters(client: Client, events: list[CanonicalEvent]) -> None:
     """What the scoring workers publish, computed by their pure processors."""
-    counters = fold(events, indicator_ids=default_criteria().indicator_ids())
+    counters = fold(events, indicator_ids=default_plans().indicator_ids())
     insert_counters(client, *((u, m, d, float(v)) for (u, m, d), v in counters.items()))
 
 
@@ -182,7 +182,7 @@ def test_streaming_and_batch_agree(client: Client) -> None:
     events = province()
     insert_events(client, *events)
     stream_counters(client, events)
-    report = compare_report(client, default_criteria(), [parse_period(p) for p in PERIODS])
+    report = compare_report(client, default_plans(), [parse_period(p) for p in PERIODS])
     assert {p: (n, d) for p, (n, d) in report.items()} == {
         "2024": (4, []), "2025": (4, []), "2026": (5, []), "2025-Q1": (4, []),
         "2025-Q4": (4, []), "2026-Q1": (5, []), "phase-2021-2025": (4, []),
@@ -194,15 +194,11 @@ def test_a_wrong_counter_is_reported(client: Client) -> None:
     insert_events(client, *events)
     stream_counters(client, events)
     insert_counters(client, ("P", "rating", "2025-02-01", 5), partition=9)
-    report = compare_report(
-        client, default_criteria(), [parse_period("2025"), parse_period("2024")]
-    )
+    report = compare_report(client, default_plans(), [parse_period("2025"), parse_period("2024")])
     fields = {(d.unit_id, d.field) for d in report["2025"][1]}
     assert {("P", "C05.denominator"), ("P", "C05.value"), ("P", "score")} <= fields
     assert report["2024"][1] == []
-    assert {d.period for d in compare(client, default_criteria(), [parse_period("2025")])} == {
-        "2025"
-    }
+    assert {d.period for d in compare(client, default_plans(), [parse_period("2025")])} == {"2025"}
 
 
 def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,13 @@ import httpx
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.local import kafka_broker
 from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
-from thidua.settings import ApiSettings, IngestSettings, NotifySettings, ScoringSettings
+from thidua.settings import (
+    ApiSettings,
+    IngestSettings,
+    NotifySettings,
+    ScoringSettings,
+    local_chdb_dsn,
+)
 
 VAR = Path(os.environ.get("THIDUA_VAR_DIR", "var"))
 
@@ -40,9 +46,7 @@ def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Ch
     logs.mkdir(parents=True, exist_ok=True)
     env = {
         "THIDUA_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "THIDUA_CLICKHOUSE_DSN": os.environ.get(
-            "THIDUA_CLICKHOUSE_DSN", f"chdb://{(VAR / 'chdb').resolve()}"
-        ),
+        "THIDUA_CLICKHOUSE_DSN": os.environ.get("THIDUA_CLICKHOUSE_DSN", local_chdb_dsn()),
         "THIDUA_SCORING_DATA_DIR": str(VAR / "scoring"),
         "THIDUA_NOTIFY_API_URL": f"http://{api.api_host}:{api.api_port}",
     }

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.contracts.plans import default_plans
 from thidua.simulate.flows import unit_day_events
 from thidua.simulate.model import local_midnight, propensities, rng_for
 from thidua.simulate.registry import RegistryUnit, default_registry
@@ -51,7 +52,7 @@ def generate(
     if finish <= begin:
         raise ValueError("end must be after start")
     registry = list(units if units is not None else default_registry())
-    config = criteria or default_criteria()
+    config = criteria or default_plans().plans[0]
     props = propensities(seed, registry)
     horizon = finish.date()
 

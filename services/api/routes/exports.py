@@ -61,7 +61,7 @@ async def export_scorecards(
     service: Service, fmt: Format, period: PeriodParam, tier: Tier | None = None
 ) -> Response:
     view = await service.view(period)
-    rows = exports.scorecard_rows(view, service.config, tier)
+    rows = exports.scorecard_rows(view, view.plan, tier)
     name = f"phieu-diem-{period.id}" + (f"-{tier.value}" if tier else "")
     if fmt == "csv":
         return _file(exports.to_csv(exports.SCORECARD_COLUMNS, rows), fmt, name)
