@@ -5,6 +5,7 @@ the events were accepted in (registry after the events included), and say what �
 from __future__ import annotations
 
 import random
+from datetime import date, datetime
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -17,7 +18,9 @@ from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.periods import LOCAL_TZ, parse_period
 from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import Scorecard
+from thidua.simulate.generator import generate
 from thidua.store import kpi
+from thidua.store.periods_index import standard_periods
 
 PLANS = default_plans()
 
@@ -144,3 +147,28 @@ def test_any_arrival_order_gives_the_same_results(client: Client, seed: int) -> 
     assert results(client) == reference
     report = compare_report(client, PLANS, [parse_period(p) for p in PERIODS])
     assert {p: len(d) for p, (_, d) in report.items()} == dict.fromkeys(PERIODS, 0)
+
+
+def test_the_simulated_merged_province_streaming_equals_batch(client: Client) -> None:
+    """The shipped registry and the simulator's reform (18 districts and five departments
+    closing, sources lagging): every standard period agrees, with the districts ranked in
+    2025 as of their closing and gone in 2026."""
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=LOCAL_TZ)
+    events = [
+        CanonicalEvent.model_validate({**e, "seq": n})
+        for n, e in enumerate(generate(seed=154, start=date(2021, 1, 1), end=now, scale=0.03))
+    ]
+    load(client, events)
+    periods = standard_periods(now, PLANS)
+    report = compare_report(client, PLANS, periods)
+    assert {p: d for p, (_, d) in report.items() if d} == {}
+    assert min(units for units, _ in report.values()) >= 40  # 43 before the reform, 167 after
+    year = kpi.compute_period(client, PLANS, parse_period("2025"))
+    districts = [c for c in year if c.unit.tier is Tier.DISTRICT]
+    assert len(districts) == 18 and all(c.rank and c.unit.closed_at for c in districts)
+    assert all(c.unit.successor_id for c in districts) and not kpi.award_winners(districts)
+    later = kpi.compute_period(client, PLANS, parse_period("2026"))
+    assert not [c for c in later if c.unit.tier is Tier.DISTRICT and c.rank]
+    assert [c.unit.name for c in year if c.unit.unit_id == "tq-so-tttt"] == [
+        "Sở Thông tin và Truyền thông"
+    ]
