@@ -49,6 +49,7 @@ class RankingItem(BaseModel):
         None, description="the unit closed inside the period (ranked as of then, never awarded)"
     )
     successor_id: str | None = Field(None, description="the unit its data counts for once closed")
+    successor_name: str | None = Field(None, description="the successor's name in the period")
 
 
 _RANKING_ITEM = {
@@ -62,6 +63,7 @@ _RANKING_ITEM = {
     "no_data": [],
     "closed_at": None,
     "successor_id": None,
+    "successor_name": None,
 }
 
 
@@ -118,6 +120,7 @@ class ScorecardOut(PlanFields):
             "active": True,
             "closed_at": None,
             "successor_id": None,
+            "successor_name": None,
             "period": "2025",
             "generated_at": GENERATED_AT,
             **_PLAN,
@@ -162,6 +165,7 @@ class ScorecardOut(PlanFields):
     active: bool
     closed_at: AwareDatetime | None = Field(None, description="closed inside the period")
     successor_id: str | None = None
+    successor_name: str | None = None
     period: str
     generated_at: AwareDatetime
     score: float = Field(ge=0, le=100)

@@ -86,7 +86,7 @@ class PeriodView:
                 "criteria_met": card.criteria_met,
                 "criteria_total": card.criteria_total,
                 "no_data": list(card.no_data),
-                **_closing(card),
+                **self._closing(card),
             }
             for card in self.ranked(tier, block)
             if card.rank is not None
@@ -98,6 +98,18 @@ class PeriodView:
             "generated_at": self.generated_at,
             **self.plan_fields,
             "items": items,
+        }
+
+    def _closing(self, card: Scorecard) -> dict[str, Any]:
+        """SPEC §7.2: when the unit closed, and whom its data counts for since (by name too,
+        as the period shows it: the successor may be of another tier)."""
+        closed_at = card.unit.closed_at
+        successor = card.unit.successor_id if closed_at or not card.unit.active else None
+        known = self.by_unit.get(successor) if successor else None
+        return {
+            "closed_at": rfc3339(closed_at) if closed_at else None,
+            "successor_id": successor,
+            "successor_name": known.unit.name if known else None,
         }
 
     def rankings_bytes(self, tier: Tier, block: str | None) -> bytes:
@@ -124,7 +136,7 @@ class PeriodView:
             "tier": card.unit.tier.value,
             "block": card.unit.block,
             "active": card.unit.active,
-            **_closing(card),
+            **self._closing(card),
             "period": self.period.id,
             "generated_at": self.generated_at,
             **self.plan_fields,
@@ -157,14 +169,6 @@ class PeriodView:
             }
             for c in cards
         ]
-
-
-def _closing(card: Scorecard) -> dict[str, Any]:
-    closed_at = card.unit.closed_at
-    return {
-        "closed_at": rfc3339(closed_at) if closed_at else None,
-        "successor_id": card.unit.successor_id if closed_at or not card.unit.active else None,
-    }
 
 
 def _criterion(config: CriteriaConfig, result: CriterionResult) -> dict[str, Any]:

@@ -47,7 +47,8 @@ def ch(tmp_path_factory: pytest.TempPathFactory, config: CriteriaConfig) -> Iter
 
 def fill(client: Client, config: CriteriaConfig) -> None:
     """Province agencies P1 (every criterion met), P2 (C03 at 60%), P3 (half the criteria
-    without data) and P4 (inactive); districts D1, D2; commune X1; enterprises E1 (both met),
+    without data) and P4 (inactive); districts D1, D2 (closing into X1 when 2026 begins) and
+    D3 (registered in 2025, closing into X1 on 2025-07-01, SPEC §7.2); commune X1; enterprises E1 (both met),
     E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
     pa, di, co, en = Tier.PROVINCE_AGENCY, Tier.DISTRICT, Tier.COMMUNE, Tier.ENTERPRISE
     data.insert_units(
@@ -58,6 +59,15 @@ def fill(client: Client, config: CriteriaConfig) -> None:
         data.unit_event("P4", pa, name="Sở đã giải thể", active=False),
         data.unit_event("D1", di, name="UBND thành phố Tuyên Quang"),
         data.unit_event("D2", di, name="UBND huyện Sơn Dương"),
+        data.unit_event("D3", di, name="UBND huyện Na Hang", when="2025-01-01T00:00:00"),
+        *(
+            data.unit_event(d, di, name=name, active=False, successor="X1", when=when)
+            for d, name, when in (
+                ("D1", "UBND thành phố Tuyên Quang", "2026-01-01T00:00:00"),
+                ("D2", "UBND huyện Sơn Dương", "2026-01-01T00:00:00"),
+                ("D3", "UBND huyện Na Hang", "2025-07-01T00:00:00"),
+            )
+        ),
         data.unit_event("X1", co, name="UBND xã An Tường"),
         data.unit_event("E1", en, name="Công ty CP Viễn thông Tuyên Quang"),
         data.unit_event("E2", en, name="HTX Chè Mỹ Bằng"),
@@ -70,6 +80,7 @@ def fill(client: Client, config: CriteriaConfig) -> None:
         + data.marks(config, "P4", pa, BASE_DAY)
         + data.marks(config, "D1", di, BASE_DAY)
         + data.marks(config, "D2", di, BASE_DAY, ratios={"C13": 0.5})
+        + data.marks(config, "D3", di, BASE_DAY)
         + data.marks(config, "X1", co, BASE_DAY)
         + data.marks(config, "E1", en, BASE_DAY)
         + data.marks(config, "E2", en, BASE_DAY, ratios={"E02": 0.0})

@@ -66,5 +66,5 @@ def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> Non
     lines = text.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Mã đơn vị,Tên đơn vị,Cấp")
     per_tier = {t: len(config.for_tier(t)) for t in Tier}
-    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 2, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
+    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 3, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
     assert len(lines) == 1 + sum(per_tier[t] * n for t, n in units.items())

@@ -141,12 +141,8 @@ function renderRanking(data) {
 // its successor (SPEC §7.2).
 function closed(item) {
   if (!item.closed_at) return "";
-  const successor = item.successor_id ? ` → ${esc(successorName(item.successor_id))}` : "";
+  const successor = item.successor_id ? ` → ${esc(item.successor_name || item.successor_id)}` : "";
   return ` <span class="closed" title="Đơn vị đã đóng; xếp hạng theo số liệu đến ngày đóng, không xét khen thưởng">đã đóng ${day(item.closed_at)}${successor}</span>`;
-}
-function successorName(unitId) {
-  const row = document.querySelector(`#ranking tbody tr[data-unit="${CSS.escape(unitId)}"] td:nth-child(2)`);
-  return row ? row.firstChild.textContent : unitId;
 }
 
 // The plan that scored the answer: "tạm tính" until the period ends, the provisional note.
@@ -201,7 +197,7 @@ function renderCard(card) {
     }).join("");
     missing = `<div class="missing"><strong>Còn thiếu để được khen thưởng</strong> (${esc(award)}):<ul>${items}</ul></div>`;
   }
-  $("card").innerHTML = `<h3 style="margin-top:0">${esc(card.name)}</h3>
+  $("card").innerHTML = `<h3 style="margin-top:0">${esc(card.name)}${closed(card)}</h3>
     <div class="summary">
       <div>Điểm<strong>${num(card.score)}</strong></div>
       <div>Hạng<strong>${card.rank ?? "—"}</strong></div>
