@@ -3,6 +3,7 @@ streaming path (the scoring processors' counters → kpi_counters → compute_pe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,6 +214,25 @@ def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit) as bad:
         run()
     assert bad.value.code == 1
+
+
+def test_cli_finds_the_store_of_thidua_up_and_refuses_to_compare_nothing(
+    client: Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without THIDUA_CLICKHOUSE_DSN it reads ``$THIDUA_VAR_DIR/chdb`` (where ``thidua up``
+    keeps it); an empty store compares 0 units: an error, not a pass."""
+    monkeypatch.delenv("THIDUA_CLICKHOUSE_DSN", raising=False)
+    monkeypatch.setenv("THIDUA_VAR_DIR", str(tmp_path / "var"))
+    (tmp_path / "var" / "chdb").mkdir(parents=True)
+    client.close()  # one chDB path per process: the test's store is closed while run() reads
+    with pytest.raises(SystemExit) as empty:
+        run()
+    assert empty.value.code == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "var" / "chdb") in err and "no unit to compare" in err
 
 
 def _api(client: Client, **settings: object) -> Any:
