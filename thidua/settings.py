@@ -6,6 +6,7 @@ that compose, k8s and this module agree.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -97,19 +98,38 @@ class ApiSettings(WriterSettings):
     api_read_tokens: list[str] = Field(
         default_factory=list, description="bearer tokens for API consumers (empty: open)"
     )
+    api_write_tokens: list[str] = Field(
+        default_factory=list,
+        description="bearer tokens for writes: silences, recompute (empty: every write refused)",
+    )
     api_dashboard_public: bool = Field(True, description="dashboard without a token")
     writer_embedded: bool | None = Field(
         None, description="run the ClickHouse writer inside api (default: when DSN is chdb)"
     )
 
-    @field_validator("api_read_tokens")
+    @field_validator("api_read_tokens", "api_write_tokens")
     @classmethod
     def _no_placeholder_tokens(cls, tokens: list[str]) -> list[str]:
         for token in tokens:
             if token.lower() in _PLACEHOLDER_SECRETS or len(token) < 16:
-                raise ValueError("API read tokens must be real secrets of 16+ characters")
+                raise ValueError("API tokens must be real secrets of 16+ characters")
+            if not token.isascii() or not token.isprintable() or " " in token:
+                raise ValueError("API tokens must be printable ASCII without spaces")
         return tokens
+
+    def local_write_token(self) -> str | None:
+        """The write token `thidua up` made for this machine (:func:`local_write_token_file`)."""
+        try:
+            return local_write_token_file().read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
 
     @property
     def run_writer(self) -> bool:
         return self.embedded_clickhouse if self.writer_embedded is None else self.writer_embedded
+
+
+def local_write_token_file() -> Path:
+    """Where `thidua up` keeps the api write token it generated (mode 0600), for
+    `thidua recompute` on the same machine: ``$THIDUA_VAR_DIR/api-write-token``."""
+    return Path(os.environ.get("THIDUA_VAR_DIR", "var")) / "api-write-token"

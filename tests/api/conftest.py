@@ -24,6 +24,8 @@ from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 TOKEN = "read-token-for-tests-0123456789"
+WRITE_TOKEN = "write-token-for-tests-0123456789"
+WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 BASE_DAY = date(2025, 3, 10)
 
 
@@ -77,6 +79,7 @@ def fill(client: Client, config: CriteriaConfig) -> None:
 
 
 def make_app(ch: Client, **settings: object) -> FastAPI:
+    settings.setdefault("api_write_tokens", [WRITE_TOKEN])
     return create_app(
         ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False, **settings),  # type: ignore[arg-type]
         ch,
@@ -91,7 +94,8 @@ def app(ch: Client) -> FastAPI:
 
 @pytest.fixture
 def api(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    """Reads are open; every request carries the write token (writes need one)."""
+    with TestClient(app, headers=WRITE) as test_client:
         yield test_client
 
 
