@@ -35,7 +35,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from services.ingest.cloudevents import MalformedRequest, PendingEvent, Problem, parse_time
-from thidua.contracts.events import EventType
+from thidua.contracts.events import EventType, time_problem
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -143,11 +143,15 @@ def to_event(
     if from_unit is None:
         return Problem(0, f"unknown OrganId {message.from_organ[:100]!r} (From)", _TYPE)
     to_units = [organ_units[o] for o in message.to_organs if o in organ_units]
+    received_at = received_at or datetime.now(UTC)
+    late = time_problem(message.time, received_at) if message.time else None
+    if late:
+        return Problem(0, late, _TYPE)
     return PendingEvent(
         source=source,
         id=message.document_id,
         type=_TYPE,
-        time=message.time or received_at or datetime.now(UTC),
+        time=message.time or received_at,
         data={
             "document_id": message.document_id,
             "from_unit": from_unit,
