@@ -29,6 +29,18 @@ class CommonSettings(BaseSettings):
     )
     criteria_file: Path = Field(DEFAULT_CRITERIA_FILE, description="criteria config (YAML)")
     log_level: str = Field("INFO", description="Python log level")
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="close a connection whose request line and headers take longer"
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="408 when a request body takes longer to arrive"
+    )
+    http_idle_timeout_seconds: float = Field(
+        5.0, gt=0, description="close a keep-alive connection idle this long"
+    )
+    http_max_connections: int = Field(
+        2000, ge=1, description="connections + requests a process serves at once before 503"
+    )
 
     @property
     def embedded_clickhouse(self) -> bool:
@@ -101,6 +113,15 @@ class ApiSettings(WriterSettings):
     api_write_tokens: list[str] = Field(
         default_factory=list,
         description="bearer tokens for writes: silences, recompute (empty: every write refused)",
+    )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="413 above this many bytes of request body"
+    )
+    api_max_streams: int = Field(
+        100, ge=1, description="SSE streams open at once; beyond, 503 with Retry-After"
+    )
+    api_max_silences: int = Field(
+        200, ge=1, description="silences kept at once (active or pending); beyond, 409"
     )
     api_dashboard_public: bool = Field(True, description="dashboard without a token")
     writer_embedded: bool | None = Field(
