@@ -67,7 +67,7 @@ def create_app(
     # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
     # session takes one query at a time (the chDB backend serializes calls on its own).
     service = KpiService(client, config, compute=compute)
-    alerts = AlertsService(client, service.pool)
+    alerts = AlertsService(client, service.pool, max_silences=settings.api_max_silences)
     hub = RankingsHub()
     service.add_listener(hub.publish)
 
