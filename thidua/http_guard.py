@@ -36,6 +36,11 @@ _COMMON_HEADERS = (
     (b"cross-origin-resource-policy", b"same-origin"),
 )
 MAX_HEADER_BYTES = 16 * 1024
+# The same, for servers that are not ASGI (the scoring worker's aiohttp).
+SECURITY_HEADERS = {
+    **{name.decode(): value.decode() for name, value in _COMMON_HEADERS},
+    "Content-Security-Policy": API_CSP,
+}
 
 
 @functools.cache
