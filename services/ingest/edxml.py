@@ -98,6 +98,9 @@ def parse_message(body: bytes) -> EdxmlMessage | Problem:
     except ValueError as exc:
         reasons.append(str(exc))
         moment = None
+    late = time_problem(moment, datetime.now(UTC)) if moment is not None else None
+    if late:  # before the registry is asked (SPEC §7.3)
+        reasons.append(late)
     if reasons:
         return Problem(0, "; ".join(reasons), _TYPE)
     return EdxmlMessage(document_id, from_organ, to_organs, _signed(root), moment)
