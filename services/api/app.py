@@ -27,6 +27,7 @@ from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
 from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders
 from thidua.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def create_app(
     # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
     # session takes one query at a time (the chDB backend serializes calls on its own).
     service = KpiService(client, plans, compute=compute)
-    alerts = AlertsService(client, service.pool)
+    alerts = AlertsService(client, service.pool, max_silences=settings.api_max_silences)
     hub = RankingsHub()
     service.add_listener(hub.publish)
 
@@ -109,6 +110,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_Timing)
     app.add_middleware(RankingsFastPath, service=service, settings=settings)
+    app.add_middleware(
+        BufferedBody,
+        max_bytes=settings.api_max_body_bytes,
+        seconds=settings.http_body_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from services.ingest import metrics
 from services.ingest.cloudevents import PendingEvent
@@ -40,8 +40,7 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "batch_size": 256 * 1024,
     "max_request_size": 8 * 1024 * 1024,
     "max_in_flight_requests_per_connection": 5,
-    # Metadata is fetched at start; if the broker vanishes, fail the request fast (503)
-    # rather than blocking the event loop.
+    # Only for the metadata fetched at start: then EventProducer sets it to 0 (never block).
     "max_block_ms": 2_000,
     "delivery_timeout_ms": 30_000,
     "request_timeout_ms": 10_000,
@@ -113,6 +112,9 @@ class EventProducer:
         self._admin: KafkaAdminClient | None = None
         for topic in set(self._topics.values()):
             self._producer.partitions_for(topic)  # warm metadata so send() never blocks
+        # From now on send() runs on the event loop: it must never wait (for metadata it lost,
+        # or anything else). It raises at once instead, and the request is answered 429.
+        self._producer.config["max_block_ms"] = 0
 
     @property
     def pending(self) -> int:
@@ -132,6 +134,7 @@ class EventProducer:
         on_success = acks.on_success
         on_failure: dict[str, Any] = {}
         send, topics, next_seq = self._producer.send, self._topics, self.next_seq
+        blocked: KafkaTimeoutError | None = None
         self._pending += len(events)
         metrics.PRODUCER_QUEUE.set(self._pending)
         try:
@@ -143,6 +146,10 @@ class EventProducer:
                     failed = on_failure[topic] = functools.partial(acks.on_failure, topic)
                 try:
                     future = send(topic, value=canonical_bytes(event, next_seq()), key=event.key)
+                except KafkaTimeoutError as exc:  # it would have blocked the event loop
+                    blocked = exc
+                    acks.fail_unsent(topic, len(events) - position, exc)
+                    break
                 except (KafkaError, ValueError, TypeError) as exc:
                     log.warning("producer refused a record for %s: %s", topic, exc)
                     acks.fail_unsent(topic, len(events) - position, exc)
@@ -153,6 +160,8 @@ class EventProducer:
         finally:
             self._pending -= len(events)
             metrics.PRODUCER_QUEUE.set(self._pending)
+        if blocked is not None:
+            raise Overloaded(f"the producer cannot take records without waiting: {blocked}")
         if acks.errors:
             topic, error = next(iter(acks.errors.items()))
             raise DeliveryFailed(f"Kafka did not acknowledge records for {topic}: {error}")

@@ -27,6 +27,7 @@ from services.notify.transport import NotifyWorker, ensure_topics
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders, uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
 
     app = FastAPI(title="Thi đua CĐS — notify", lifespan=lifespan, docs_url=None, redoc_url=None)
     serve_docs(app)
+    # notify takes no request body: any is refused, and every answer has the security headers
+    app.add_middleware(BufferedBody, max_bytes=0, seconds=settings.http_body_timeout_seconds)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -121,4 +125,10 @@ def run() -> None:
     )
     worker = build_worker(settings)
     app = create_app(worker, settings)
-    uvicorn.run(app, host=settings.notify_host, port=settings.notify_port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.notify_host,
+        port=settings.notify_port,
+        log_level="warning",
+        **uvicorn_options(settings),
+    )

@@ -25,6 +25,8 @@ from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 TOKEN = "read-token-for-tests-0123456789"
+WRITE_TOKEN = "write-token-for-tests-0123456789"
+WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 BASE_DAY = date(2025, 3, 10)
 
 
@@ -48,8 +50,8 @@ def ch(tmp_path_factory: pytest.TempPathFactory, config: CriteriaConfig) -> Iter
 def fill(client: Client, config: CriteriaConfig) -> None:
     """Province agencies P1 (every criterion met), P2 (C03 at 60%), P3 (half the criteria
     without data) and P4 (inactive); districts D1, D2 (closing into X1 when 2026 begins) and
-    D3 (registered in 2025, closing into X1 on 2025-07-01, SPEC §7.2); commune X1; enterprises E1 (both met),
-    E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
+    D3 (registered in 2025, closing into X1 on 2025-07-01, SPEC §7.2); commune X1;
+    enterprises E1 (both met), E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
     pa, di, co, en = Tier.PROVINCE_AGENCY, Tier.DISTRICT, Tier.COMMUNE, Tier.ENTERPRISE
     data.insert_units(
         client,
@@ -89,6 +91,7 @@ def fill(client: Client, config: CriteriaConfig) -> None:
 
 
 def make_app(ch: Client, **settings: object) -> FastAPI:
+    settings.setdefault("api_write_tokens", [WRITE_TOKEN])
     return create_app(
         ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False, **settings),  # type: ignore[arg-type]
         ch,
@@ -103,7 +106,8 @@ def app(ch: Client) -> FastAPI:
 
 @pytest.fixture
 def api(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    """Reads are open; every request carries the write token (writes need one)."""
+    with TestClient(app, headers=WRITE) as test_client:
         yield test_client
 
 

@@ -254,7 +254,7 @@ def test_the_api_recomputes_on_its_engine(client: Client) -> None:
     insert_events(client, *events)
     stream_counters(client, events)
     token = "recompute-token-0123456789"
-    with TestClient(_api(client, api_read_tokens=[token])) as http:
+    with TestClient(_api(client, api_write_tokens=[token])) as http:
         assert http.post("/v1/recompute").status_code == 401
         agreed = http.post("/v1/recompute", headers={"authorization": f"Bearer {token}"})
         assert agreed.status_code == 200, agreed.text
@@ -272,7 +272,7 @@ def test_the_api_recomputes_on_its_engine(client: Client) -> None:
 
 def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str) -> None:
     """`thidua recompute` in another process cannot open the api's chDB path: it asks the api
-    (with the api's first read token) and prints and exits as it would have."""
+    (with the api's first write token) and prints and exits as it would have."""
     import os
     import subprocess
     import sys
@@ -283,12 +283,12 @@ def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str)
     insert_events(client, *events)
     stream_counters(client, events)
     token = "recompute-token-0123456789"
-    with LiveServer(_api(client, api_read_tokens=[token])) as live:
+    with LiveServer(_api(client, api_write_tokens=[token])) as live:
         env = {
             **os.environ,
             "THIDUA_CLICKHOUSE_DSN": chdb_dsn,
             "THIDUA_API_PORT": str(live.port),
-            "THIDUA_API_READ_TOKENS": f'["{token}"]',
+            "THIDUA_API_WRITE_TOKENS": f'["{token}"]',
         }
         command = [sys.executable, "-m", "thidua.cli", "recompute"]
         agreed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
@@ -299,7 +299,7 @@ def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str)
         differ = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         assert differ.returncode == 1, differ.stdout + differ.stderr
         assert "P C01.numerator" in differ.stdout or "P score" in differ.stdout
-        env["THIDUA_API_READ_TOKENS"] = '["not-the-api-token-0123456789"]'
+        env["THIDUA_API_WRITE_TOKENS"] = '["not-the-api-token-0123456789"]'
         refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         assert refused.returncode == 2
         assert "the api said 403" in refused.stderr
