@@ -12,6 +12,7 @@ from services.ingest import metrics
 from services.ingest.auth import Authenticator, authenticator_from
 from services.ingest.cloudevents import PendingEvent
 from services.ingest.errors import Refused
+from services.ingest.procedures import ProcedureCatalogue
 from services.ingest.producer import DeliveryFailed, EventProducer, Overloaded
 from services.ingest.registry import OrganRegistry
 from services.ingest.xapi import load_activity_map
@@ -29,6 +30,7 @@ class IngestState:
     activities: dict[str, Program]
     producer: EventProducer | None = None
     registry: OrganRegistry | None = None
+    procedures: ProcedureCatalogue | None = None  # the DVCQG adapter's, read once it is used
     inflight: int = field(default=0)
 
     @classmethod
@@ -51,6 +53,8 @@ class IngestState:
     def stop(self) -> None:
         if self.registry is not None:
             self.registry.stop()
+        if self.procedures is not None:
+            self.procedures.stop()
         if self.producer is not None:
             self.producer.close()
 
@@ -68,6 +72,15 @@ class IngestState:
         for event_type, count in Counter(_types(events)).items():
             metrics.EVENTS_ACCEPTED.labels(source, event_type).inc(count)
         return len(events)
+
+    def procedure_catalogue(self) -> ProcedureCatalogue:
+        """Started on the first DVCQG request: an ingest that never sees one does not read
+        the whole DVC topic."""
+        if self.procedures is None:
+            s = self.settings
+            self.procedures = ProcedureCatalogue(s.kafka_bootstrap, s.topic_prefix)
+            self.procedures.start()
+        return self.procedures
 
     async def ready(self) -> bool:
         return self.producer is not None and await asyncio.to_thread(self.producer.ping)
