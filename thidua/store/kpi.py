@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
+from thidua.contracts import index766
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import EventType, Tier, to_utc_micros
 from thidua.contracts.periods import Period
@@ -205,6 +206,8 @@ def score_units(
         build_scorecard(config, unit, period.id, sums.get(unit_id, {}), period.awardable)
         for unit_id, unit in units.items()
     ]
+    for card in cards:  # shown beside the score, never part of it
+        card._extra["index_766"] = index766.index_766(sums.get(card.unit.unit_id, {}))
     ranked = rank_by_tier(cards)
     return [card for tier in Tier if tier in ranked for card in ranked[tier]]
 
@@ -213,7 +216,7 @@ def compute_periods(
     client: Client, config: CriteriaConfig, periods: Sequence[Period]
 ) -> dict[str, list[Scorecard]]:
     """``compute_period`` of several periods, reading the counters once (the writer's path)."""
-    sums = measure_sums_many(client, periods, config.flow_measures())
+    sums = measure_sums_many(client, periods, config.flow_measures() | index766.MEASURES)
     registry = units_at_many(client, [p.end for p in periods])
     return {p.id: score_units(config, p, registry[p.end], sums[p.id]) for p in periods}
 
@@ -222,7 +225,7 @@ def compute_period(client: Client, config: CriteriaConfig, period: Period) -> li
     """Every unit registered at the period's end, scored and ranked within its tier (inactive
     units get rank None). Ordered by tier, then rank, then inactive units by unit_id."""
     units = units_at(client, period.end)
-    sums = measure_sums(client, period, config.flow_measures())
+    sums = measure_sums(client, period, config.flow_measures() | index766.MEASURES)
     return score_units(config, period, units, sums)
 
 
