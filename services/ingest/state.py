@@ -16,7 +16,8 @@ from services.ingest.procedures import ProcedureCatalogue
 from services.ingest.producer import DeliveryFailed, EventProducer, Overloaded
 from services.ingest.registry import OrganRegistry
 from services.ingest.xapi import load_activity_map
-from thidua.contracts.events import Program
+from thidua.contracts.events import EventType, Program
+from thidua.contracts.topics import Topic, physical
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import IngestSettings
 
@@ -62,8 +63,12 @@ class IngestState:
         """Produce and wait for the broker; counts accepted events per type."""
         if self.producer is None:
             raise Refused(503, "ingest is starting: Kafka not joined yet", source=source)
+        procedures = [e for e in events if e.type is EventType.PROCEDURE_UPSERTED]
         try:
             await self.producer.produce(events)
+            if procedures:  # after the originals: the catalogue never knows more than scoring
+                topic = physical(Topic.INGEST_PROCEDURES, self.settings.topic_prefix)
+                await self.producer.produce(procedures, topic)
         except Overloaded as exc:
             raise Refused(429, f"overloaded: {exc}", source=source, types=_types(events)) from None
         except DeliveryFailed as exc:

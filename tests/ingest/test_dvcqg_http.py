@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+from kafka import KafkaProducer
 from starlette.testclient import TestClient
 
 from services.ingest.app import create_app
-from tests.ingest.conftest import DVC, EDOC, SIMULATOR, consume
+from tests.ingest.conftest import DVC, EDOC, SIMULATOR, STRUCTURED, consume
 from tests.ingest.test_adapters_http import _register_units
 from tests.ingest.test_dvcqg import CSHARP, OPENCPS
-from thidua.contracts.events import CanonicalEvent
+from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.kafka_admin import ensure_topics
 from thidua.settings import IngestSettings
 
 pytestmark = pytest.mark.integration
@@ -128,3 +131,39 @@ def test_ten_mebibytes_is_413(settings_for: Callable[..., IngestSettings]) -> No
         too_many = _post(client, orjson.dumps([orjson.loads(CSHARP)[0]] * 1001), {**DVC, **JSON})
     assert (r.status_code, r.json()["error_code"]) == (413, 413)
     assert too_many.status_code == 413
+
+
+def test_procedures_from_cloudevents_and_from_history(
+    settings_for: Callable[..., IngestSettings], kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The catalogue knows procedures sent as CloudEvents (ingest's own copy) and those on the
+    DVC topic from before the copies existed (read once at start)."""
+    ensure_topics(kafka_bootstrap, topic_prefix, 2)
+    old = CanonicalEvent(
+        source="/dvc/old", id="old-1", type=EventType.PROCEDURE_UPSERTED,
+        time=datetime(2025, 1, 1, tzinfo=UTC), seq=1,
+        data={"procedure_id": "P-OLD", "unit_id": "sotttt", "full_online_eligible": True,
+              "full_online": True, "mobile": False},
+    )  # fmt: skip
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer.send(f"{topic_prefix}events-dvc", key=b"procedure:P-OLD", value=old.to_bytes())
+    producer.flush()
+    producer.close()
+    new = {"specversion": "1.0", "id": "new-1", "source": "/dvc/portal",
+           "type": "vn.thidua.dvc.procedure.upserted", "time": "2025-01-01T00:00:00+07:00",
+           "data": {"procedure_id": "P-NEW", "unit_id": "sotttt", "full_online_eligible": True,
+                    "full_online": True, "mobile": True}}  # fmt: skip
+    items = [orjson.loads(_one(MaHoSo=f"D-{p}", MaTTHC=p))["data"][0] for p in ("P-OLD", "P-NEW")]
+    with TestClient(create_app(settings_for(ingest_registry_wait_seconds=5))) as client:
+        _register_units(client)
+        r = client.post("/v1/events", content=orjson.dumps(new), headers={**DVC, **STRUCTURED})
+        assert r.status_code == 202, r.text
+        r = _post(client, orjson.dumps(items), {**DVC, **JSON})
+        assert r.status_code == 202, r.text
+    records = consume(kafka_bootstrap, f"{topic_prefix}events-dvc", 4)
+    channels = {
+        e.data["dossier_id"]: e.data["channel"]
+        for e in (CanonicalEvent.from_bytes(r.value) for r in records)
+        if e.type is EventType.DOSSIER_RECEIVED
+    }
+    assert channels == {"D-P-OLD": "online_full", "D-P-NEW": "online_full"}
