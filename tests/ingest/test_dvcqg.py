@@ -14,7 +14,7 @@ from services.ingest import dvcqg, dvcqg_catalogue
 from services.ingest.cloudevents import MalformedRequest
 from services.ingest.dvcqg import LOCAL, on_time, processing_end
 from services.ingest.procedures import ProcedureMap
-from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.contracts.events import CanonicalEvent, EventType, validate_data
 
 PAYLOADS = Path(__file__).parent / "payloads"
 OPENCPS = (PAYLOADS / "dvcqg-opencps-dongbohosomc.json").read_bytes()
@@ -62,6 +62,8 @@ def mapped(
     assert problems == []
     events, problems = dvcqg.to_events(dossiers, UNITS, catalogue or ProcedureMap(), "/t", NOW)
     assert problems == []
+    for e in events:  # built without pydantic: exactly what validation would give
+        assert validate_data(EventType.DOSSIER_RECEIVED, e.data) == e.data
     return [{"id": e.id, "time": e.time, **e.data} for e in events]
 
 
