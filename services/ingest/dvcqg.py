@@ -150,8 +150,9 @@ def code(item: Mapping[str, Any], name: str, allowed: range, required: bool = Tr
             raise Invalid(f"{name} is required")
         return None
     number: int | None = None
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    digits = value.strip() if isinstance(value, str) else ""
+    if 0 < len(digits) <= 9 and digits.isascii() and digits.isdigit():
+        number = int(digits)  # (ASCII: "²".isdigit() is true, yet int() refuses it)
     elif isinstance(value, int) and not isinstance(value, bool):
         number = value
     if number is None:
