@@ -274,7 +274,10 @@ def _fee_due(item: Mapping[str, Any]) -> bool:
         if isinstance(price, bool) or not isinstance(price, str | int | float):
             raise Invalid(f"DanhSachLePhi[{index}].Gia must be a number")
         try:
-            if Decimal(str(price).replace(",", "")) != 0:
+            amount = Decimal(str(price).replace(",", ""))
+            if not amount.is_finite():
+                raise InvalidOperation
+            if amount != 0:
                 return True
         except InvalidOperation:
             raise Invalid(f"DanhSachLePhi[{index}].Gia {str(price)[:20]!r} is no number") from None
