@@ -110,6 +110,24 @@ class MissingForAward(BaseModel):
     )
 
 
+class Rate766(BaseModel):
+    label: str
+    numerator: float
+    denominator: float
+    value: float | None = Field(description="null: no dossier said (denominator 0)")
+
+
+class Index766(BaseModel):
+    """ "Chỉ số 766 (tham khảo)": the national index's dossier rates of the period, shown
+    beside the score and never part of it (thidua/contracts/index766.py)."""
+
+    label: str = "Chỉ số 766 (tham khảo)"
+    scored: Literal[False] = False
+    on_time: Rate766 = Field(description="processed on time / processed (766 rule 2.1)")
+    digitised: Rate766 = Field(description="with a digitised component / stated (rule 4.3)")
+    paid_online: Rate766 = Field(description="paid online / a fee was due (rule 3.6)")
+
+
 class ScorecardOut(PlanFields):
     model_config = _examples(
         {
@@ -178,6 +196,9 @@ class ScorecardOut(PlanFields):
     criteria: list[CriterionEvidence]
     missing_for_award: list[MissingForAward] = Field(
         description="criteria not met yet: what the unit lacks for the provincial award"
+    )
+    index_766: Index766 | None = Field(
+        None, description="Chỉ số 766 (tham khảo): shown, not scored"
     )
 
 

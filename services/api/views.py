@@ -149,6 +149,7 @@ class PeriodView:
             "awardable_period": self.period.awardable,
             "criteria": [_criterion(config, r) for r in card.criteria],
             "missing_for_award": [_missing(config, r) for r in card.criteria if not r.met],
+            "index_766": card._extra.get("index_766"),
         }
 
     def awards(self, tier: Tier | None) -> list[dict[str, Any]]:

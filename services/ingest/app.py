@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest import metrics
+from services.ingest.dvcqg_routes import router as dvcqg_router
 from services.ingest.errors import Refused
 from services.ingest.openapi_docs import extra_components
 from services.ingest.routes import router
@@ -33,7 +34,9 @@ from thidua.docs import serve_docs
 from thidua.http_guard import BufferedBody, SecurityHeaders, header
 from thidua.settings import IngestSettings
 
-_ENDPOINTS = frozenset({"/v1/events", "/v1/xapi/statements", "/v1/edxml"})
+_ENDPOINTS = frozenset(
+    {"/v1/events", "/v1/xapi/statements", "/v1/edxml", "/v1/dvcqg/dossiers", "/v1/dvcqg/procedures"}
+)
 _OVERLOADED = b'{"error":"overloaded: too many requests in flight, retry later","errors":[]}'
 
 
@@ -108,6 +111,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     serve_docs(app)
     app.state.ingest = state
     app.include_router(router)
+    app.include_router(dvcqg_router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
     _add_operations(app, state)
     _publish_components(app)

@@ -12,6 +12,7 @@ environment variable that holds the token itself (``token_env``, hashed when loa
                                      # '*' only when meant)
         xapi: false                  # may POST /v1/xapi/statements
         edxml: false                 # may POST /v1/edxml
+        dvcqg: false                 # may POST /v1/dvcqg/dossiers and /v1/dvcqg/procedures
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class SourceSystem:
     ce_sources: tuple[str, ...] = ()
     xapi: bool = False
     edxml: bool = False
+    dvcqg: bool = False
 
     def may_send(self, event_type: EventType | str) -> bool:
         return any(fnmatchcase(str(event_type), pattern) for pattern in self.types)
@@ -50,7 +52,13 @@ class SourceSystem:
 
 # Dev mode (THIDUA_INGEST_OPEN=true and no file): any caller may send anything.
 OPEN_SOURCE = SourceSystem(
-    name="open", token_sha256="", types=("*",), ce_sources=("*",), xapi=True, edxml=True
+    name="open",
+    token_sha256="",
+    types=("*",),
+    ce_sources=("*",),
+    xapi=True,
+    edxml=True,
+    dvcqg=True,
 )
 
 
@@ -117,6 +125,7 @@ def load_sources(path: Path) -> list[SourceSystem]:
                 ce_sources=tuple(str(s) for s in ce_sources),
                 xapi=bool(entry.get("xapi", False)),
                 edxml=bool(entry.get("edxml", False)),
+                dvcqg=bool(entry.get("dvcqg", False)),
             )
         )
     return systems

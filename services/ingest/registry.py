@@ -68,9 +68,9 @@ class OrganMap:
 
 
 class OrganRegistry:
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, prefix: str, topic: Topic = Topic.EVENTS_REGISTRY) -> None:
         self._bootstrap = bootstrap
-        self._topic = physical(Topic.EVENTS_REGISTRY, prefix)
+        self._topic = physical(topic, prefix)
         self._map = OrganMap()
         self._stop = threading.Event()
         # Catch-up requests: a waiter takes ticket n; it is served once the thread has seen
@@ -130,7 +130,7 @@ class OrganRegistry:
                 for records in consumer.poll(timeout_ms=100).values():
                     for record in records:
                         self._apply(record.value)
-                metrics.ORGAN_IDS_KNOWN.set(len(self._map.organ_units))
+                self._report()
                 if self._requested > self._served:
                     self._check_caught_up(consumer, partitions)
         finally:
@@ -152,6 +152,9 @@ class OrganRegistry:
             with self._synced:
                 self._served = max(self._served, ticket)
                 self._synced.notify_all()
+
+    def _report(self) -> None:
+        metrics.ORGAN_IDS_KNOWN.set(len(self._map.organ_units))
 
     def _apply(self, raw: bytes) -> None:
         try:

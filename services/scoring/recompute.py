@@ -29,6 +29,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from thidua.contracts.events import EventType, to_utc_micros
+from thidua.contracts.index766 import RATES
 from thidua.contracts.periods import LOCAL_TZ, Period
 from thidua.contracts.plans import Plans, load_plans
 from thidua.contracts.registry import Registry, Standing
@@ -51,6 +52,21 @@ def _flag(field: str) -> str:
     return f"JSONExtractBool(w, '{field}')"
 
 
+def _known(field: str) -> str:
+    """The optional field is a JSON boolean (absent or null: the source did not say)."""
+    return f"JSONType(w, '{field}') = 'Bool'"
+
+
+# "Chỉ số 766 (tham khảo)" (thidua/contracts/index766.py): shown, never scored.
+_INDEX_766 = [
+    ("dossier_766_finished", _known("on_time")),
+    ("dossier_766_on_time", f"{_known('on_time')} AND {_flag('on_time')}"),
+    ("dossier_766_digitised_known", _known("digitised")),
+    ("dossier_766_digitised", f"{_known('digitised')} AND {_flag('digitised')}"),
+    ("dossier_766_fee_due", _known("paid_online")),
+    ("dossier_766_paid_online", f"{_known('paid_online')} AND {_flag('paid_online')}"),
+]
+
 # SPEC §3 measures per flow type: (unit field, [(measure, condition over the winner w)]).
 _FLOWS: dict[EventType, tuple[str, list[tuple[str, str]]]] = {
     EventType.DOSSIER_RECEIVED: (
@@ -58,6 +74,7 @@ _FLOWS: dict[EventType, tuple[str, list[tuple[str, str]]]] = {
         [
             ("dossier_received", "1"),
             ("dossier_online_full", "JSONExtractString(w, 'channel') = 'online_full'"),
+            *_INDEX_766,
         ],
     ),
     EventType.DOSSIER_RATED: (
@@ -290,6 +307,11 @@ def _card_fields(card: Scorecard) -> dict[str, object]:
         fields[f"{result.id}.denominator"] = result.denominator
         fields[f"{result.id}.value"] = result.value
         fields[f"{result.id}.met"] = result.met
+    index = card._extra.get("index_766")
+    if isinstance(index, dict):  # shown beside the score: streaming and batch must agree too
+        for rate in RATES:
+            fields[f"766.{rate}.numerator"] = index[rate]["numerator"]
+            fields[f"766.{rate}.denominator"] = index[rate]["denominator"]
     return fields
 
 

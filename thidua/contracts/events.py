@@ -90,6 +90,8 @@ TierValue = Annotated[Tier, Field(strict=False)]
 StaffCategoryValue = Annotated[StaffCategory, Field(strict=False)]
 ChannelValue = Annotated[Channel, Field(strict=False)]
 ProgramValue = Annotated[Program, Field(strict=False)]
+# A JSON string with an offset (RFC 3339), as events carry times.
+AwareDatetimeValue = Annotated[AwareDatetime, Field(strict=False)]
 
 
 class _Data(BaseModel):
@@ -130,6 +132,13 @@ class DossierReceived(_Data):
     unit_id: UnitId
     procedure_id: Id
     channel: ChannelValue
+    # Optional, for the national 766 index shown beside the score (never scored); absent
+    # (None) when the source does not say. Set by the DVCQG adapter (services/ingest/dvcqg.py).
+    due_at: AwareDatetimeValue | None = None  # NgayHenTra
+    finished_at: AwareDatetimeValue | None = None  # end of processing, supplement pauses off
+    on_time: StrictBool | None = None  # finished_at <= due_at (766 rule 2.1); None: not known
+    digitised: StrictBool | None = None  # has a digitised component (766 rule 4.3)
+    paid_online: StrictBool | None = None  # fee paid online; None: no fee due (766 rule 3.6)
 
 
 class DossierRated(_Data):
@@ -278,7 +287,12 @@ def validate_data(event_type: EventType, data: Any) -> dict[str, Any]:
     """
     model_class = DATA_MODELS[event_type]
     model = model_class.__pydantic_validator__.validate_python(data)
-    return model_class.__pydantic_serializer__.to_python(model, mode="json")  # type: ignore[no-any-return]
+    # A dossier's optional 766 fields stay out of the data when absent: events without them
+    # are byte-for-byte what they were before the fields existed.
+    exclude_none = event_type is EventType.DOSSIER_RECEIVED
+    return model_class.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+        model, mode="json", exclude_none=exclude_none
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -55,6 +55,13 @@ CATALOGUE: dict[str, Measure] = {
             "flow",
             "¬secret ∧ online ∧ digitally_signed",
         ),
+        # Chỉ số 766 (tham khảo): shown beside the scorecard, named by no plan (index766.py)
+        _m("dossier_766_finished", _E.DOSSIER_RECEIVED, "flow", "on_time is known"),
+        _m("dossier_766_on_time", _E.DOSSIER_RECEIVED, "flow", "on_time"),
+        _m("dossier_766_digitised_known", _E.DOSSIER_RECEIVED, "flow", "digitised is known"),
+        _m("dossier_766_digitised", _E.DOSSIER_RECEIVED, "flow", "digitised"),
+        _m("dossier_766_fee_due", _E.DOSSIER_RECEIVED, "flow", "paid_online is known"),
+        _m("dossier_766_paid_online", _E.DOSSIER_RECEIVED, "flow", "paid_online"),
         _m("report", _E.REPORT_SUBMITTED, "flow", "1 per report"),
         _m("report_via_shared_system", _E.REPORT_SUBMITTED, "flow", "via_shared_system"),
         _m("inspection", _E.INSPECTION_COMPLETED, "flow", "1 per inspection"),

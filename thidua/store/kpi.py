@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
+from thidua.contracts import index766
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import EventType, Tier
 from thidua.contracts.measures import is_flow
@@ -182,6 +183,8 @@ def score_units(
         build_scorecard(config, standing.info, period.id, sums.get(unit_id, {}), period.awardable)
         for unit_id, standing in standings.items()
     ]
+    for card in cards:  # shown beside the score, never part of it
+        card._extra["index_766"] = index766.index_766(sums.get(card.unit.unit_id, {}))
     ranked = rank_by_tier(cards)
     return [card for tier in Tier if tier in ranked for card in ranked[tier]]
 

@@ -203,7 +203,18 @@ function renderCard(card) {
       <div>Hạng<strong>${card.rank ?? "—"}</strong></div>
       <div>Tiêu chí đạt<strong>${card.criteria_met}/${card.criteria_total}</strong></div>
       <div>Kỳ<strong style="font-size:14px">${esc(periodLabel(card.period))}</strong></div>
-    </div>${rows}${missing}`;
+    </div>${rows}${missing}${renderIndex766(card.index_766)}`;
+}
+
+// "Chỉ số 766 (tham khảo)": the national index's dossier rates, shown, never scored.
+function renderIndex766(block) {
+  if (!block) return "";
+  const items = ["on_time", "digitised", "paid_online"].map((key) => {
+    const r = block[key];
+    const figure = r.value === null ? "chưa có dữ liệu" : `${pct(r.value)} (${num(r.numerator, 0)}/${num(r.denominator, 0)})`;
+    return `<li>${esc(r.label)}: ${figure}</li>`;
+  }).join("");
+  return `<div class="missing ok" id="index-766"><strong>${esc(block.label)}</strong> — không tính vào điểm<ul>${items}</ul></div>`;
 }
 
 async function loadTrend(unitId) {
