@@ -35,23 +35,33 @@ def kafka_start(
     data_dir: Path = typer.Option(Path("var/kafka"), help="KRaft storage and logs"),
     port: int = typer.Option(9092),
     controller_port: int = typer.Option(None, help="default: port + 1"),
+    brokers: int = typer.Option(
+        1, min=1, max=9, help="nodes; from 2 on node n listens on port + 2(n-1)"
+    ),
 ) -> None:
-    """Start a one-node broker in the background; returns when it answers."""
-    from thidua.local.kafka_broker import start
+    """Start a broker (or a cluster of ``--brokers``) in the background; returns when it answers."""
+    from thidua.local.kafka_broker import bootstrap_of, cluster, start_cluster
 
-    start(_broker(data_dir, port, controller_port))
+    if brokers == 1:
+        nodes = [_broker(data_dir, port, controller_port)]
+    else:
+        nodes = cluster(data_dir, port, brokers)
+    start_cluster(nodes)
+    typer.echo(f"THIDUA_KAFKA_BOOTSTRAP={bootstrap_of(nodes)}")
 
 
 @kafka_app.command("stop")
 def kafka_stop(
     data_dir: Path = typer.Option(Path("var/kafka")),
     port: int = typer.Option(9092),
+    brokers: int = typer.Option(1, min=1, max=9, help="as given to start"),
 ) -> None:
-    """Stop the broker started from ``data_dir``."""
-    from thidua.local.kafka_broker import stop
+    """Stop the broker (or cluster) started from ``data_dir``."""
+    from thidua.local.kafka_broker import cluster, stop_cluster
 
-    stopped = stop(_broker(data_dir, port, None))
-    typer.echo("Kafka stopped" if stopped else "Kafka was not running")
+    nodes = [_broker(data_dir, port, None)] if brokers == 1 else cluster(data_dir, port, brokers)
+    stopped = stop_cluster(nodes)
+    typer.echo(f"Kafka stopped ({stopped} node(s))" if stopped else "Kafka was not running")
 
 
 @app.command()

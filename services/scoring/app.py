@@ -327,6 +327,7 @@ def create_app(
     batch_size: int = 20_000,
     commit_seconds: float = 0.5,
     session_timeout: float = 10.0,
+    replication_factor: int = 1,
 ) -> ScoringApp:
     """A scoring app; ``app.main()``/``faust.Worker(app)`` runs it (see ``main.run``)."""
     app = ScoringApp(
@@ -344,6 +345,10 @@ def create_app(
         # the time while its fetches were refilled; bench/scoring 17,000 → 20,400 events/s).
         consumer_max_fetch_size=4 * 1024 * 1024,
         topic_partitions=settings.topic_partitions,
+        # Topics Faust declares itself (its assignor's leader topic) replicate like ours
+        # (thidua.kafka_admin); the changelog is created there before Faust starts.
+        topic_replication_factor=replication_factor,
+        producer_acks=-1,  # acks=all: a counter is published once two replicas hold it
         topic_allow_declare=True,
         table_standby_replicas=0,
         broker_commit_interval=_NEVER,
