@@ -64,6 +64,31 @@ def kafka_stop(
     typer.echo(f"Kafka stopped ({stopped} node(s))" if stopped else "Kafka was not running")
 
 
+@kafka_app.command("regenerate")
+def kafka_regenerate(
+    to_prefix: str = typer.Option(..., help="the new generation's THIDUA_TOPIC_PREFIX"),
+    partitions: int = typer.Option(..., min=1, help="its THIDUA_TOPIC_PARTITIONS"),
+    reset_counters: bool = typer.Option(
+        False, help="then clear ClickHouse kpi_counters (the writer must be stopped)"
+    ),
+) -> None:
+    """Copy the source topics of THIDUA_TOPIC_PREFIX into a new generation with more
+    partitions (docs/SCALING.md: raising the partition count)."""
+    from thidua.regenerate import regenerate
+    from thidua.regenerate import reset_counters as clear_counters
+    from thidua.settings import CommonSettings
+
+    settings = CommonSettings()
+    _logging(settings.log_level)
+    report = regenerate(
+        settings.kafka_bootstrap, settings.topic_prefix, to_prefix, partitions, typer.echo
+    )
+    typer.echo(f"{report.total} records copied into {to_prefix}* ({partitions} partitions)")
+    if reset_counters:
+        clear_counters(settings.clickhouse_dsn)
+        typer.echo("kpi_counters cleared: the new generation's writer fills it again")
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the ClickHouse schema (idempotent)."""
