@@ -85,7 +85,7 @@ def kafka_regenerate(
     )
     typer.echo(f"{report.total} records copied into {to_prefix}* ({partitions} partitions)")
     if reset_counters:
-        clear_counters(settings.clickhouse_dsn)
+        clear_counters(settings.clickhouse_dsn, settings.clickhouse_cluster)
         typer.echo("kpi_counters cleared: the new generation's writer fills it again")
 
 
@@ -98,7 +98,11 @@ def migrate() -> None:
 
     settings = CommonSettings()
     _logging(settings.log_level)
-    applied = run_migrations(get_client(settings.clickhouse_dsn), progress=typer.echo)
+    applied = run_migrations(
+        get_client(settings.clickhouse_dsn),
+        progress=typer.echo,
+        cluster=settings.clickhouse_cluster,
+    )
     typer.echo(f"schema up to date ({len(applied)} migration(s) applied now)")
 
 

@@ -115,13 +115,14 @@ def _copy(consumer: KafkaConsumer, producer: KafkaProducer, source: str, target:
     return copied
 
 
-def reset_counters(clickhouse_dsn: str) -> None:
+def reset_counters(clickhouse_dsn: str, cluster: str = "") -> None:
     """Clear ``kpi_counters`` (rows per old source partition): the new generation's writer
     fills it again from the new ``kpi-counters`` topic. Run with the writer stopped."""
     from thidua.store.client import get_client
+    from thidua.store.cluster import on_cluster
 
     client = get_client(clickhouse_dsn)
     try:
-        client.command("TRUNCATE TABLE IF EXISTS kpi_counters")
+        client.command(on_cluster("TRUNCATE TABLE IF EXISTS kpi_counters", cluster))
     finally:
         client.close()

@@ -26,8 +26,20 @@ class CommonSettings(BaseSettings):
         "chdb:///var/thidua/chdb",
         description="chdb:///path (embedded engine) or http(s)://user:pass@host:8123/db",
     )
+    clickhouse_cluster: str = Field(
+        "",
+        description="ClickHouse cluster name (remote_servers): Replicated* tables and ON CLUSTER "
+        "DDL through Keeper; empty: one node (the embedded default)",
+    )
     criteria_file: Path = Field(DEFAULT_CRITERIA_FILE, description="criteria config (YAML)")
     log_level: str = Field("INFO", description="Python log level")
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, cluster: str) -> str:
+        from thidua.store.cluster import check_name
+
+        return check_name(cluster)
 
     @property
     def embedded_clickhouse(self) -> bool:
