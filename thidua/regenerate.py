@@ -52,8 +52,6 @@ def regenerate(
     of the old generation's copied topics, up to their end offsets when the copy starts."""
     if from_prefix == to_prefix:
         raise ValueError("the new generation needs its own topic prefix")
-    from services.ingest.partitioner import EntityPartitioner
-
     ensure_topics(bootstrap, to_prefix, partitions)
     servers = bootstrap.split(",")
     consumer = KafkaConsumer(
@@ -66,7 +64,8 @@ def regenerate(
         compression_type="lz4",
         linger_ms=5,
         batch_size=256 * 1024,
-        partitioner=EntityPartitioner(),
+        # kafka-python's default: murmur2 of the key, as ingest's EntityPartitioner (a test
+        # of ingest checks they agree) and Faust partition.
     )
     report = Report()
     try:
