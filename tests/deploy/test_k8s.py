@@ -96,12 +96,12 @@ def test_kafka_is_a_three_node_quorum(base: list[dict[str, Any]]) -> None:
     assert env["KAFKA_NODE_ID"]["fieldRef"]["fieldPath"] == label  # node id = ordinal
     assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://$(POD_NAME).kafka:9092"
     voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
-    assert voters == [f"{n}@kafka-{n}.kafka:9093" for n in range(3)]
+    assert voters == [f"{n}@kafka-{n}.kafka:9093" for n in range(kafka["replicas"])]
     assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
     assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
     bootstrap = by_kind(base, "ConfigMap")["thidua-env"]["data"]["THIDUA_KAFKA_BOOTSTRAP"]
-    assert bootstrap.split(",") == [f"kafka-{n}.kafka:9092" for n in range(3)]
+    assert bootstrap.split(",") == [f"kafka-{n}.kafka:9092" for n in range(kafka["replicas"])]
 
 
 def test_every_pod_has_probes_and_resources(
