@@ -59,7 +59,7 @@ def run() -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     client = get_client(settings.clickhouse_dsn)
-    migrate(client)
+    migrate(client, cluster=settings.clickhouse_cluster)
     app, writer = build(settings, client)
     try:
         uvicorn.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class IngestState:
             raise Refused(503, str(exc), source=source, types=_types(events)) from None
         for event_type, count in Counter(_types(events)).items():
             metrics.EVENTS_ACCEPTED.labels(source, event_type).inc(count)
+        metrics.LAST_ACCEPTED.labels(source).set(time.time())
         return len(events)
 
     def procedure_catalogue(self) -> ProcedureCatalogue:

@@ -50,9 +50,14 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    bootstrap: str, workdir: Path, workers: int = 1, start: bool = True
+    bootstrap: str,
+    workdir: Path,
+    workers: int = 1,
+    start: bool = True,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The processes, started (or, with ``start=False``, ready for ``stack.start()``)."""
+    """The processes, started (or, with ``start=False``, ready for ``stack.start()``);
+    ``env`` overrides the settings (e.g. another topic generation)."""
     tag = uuid.uuid4().hex[:8]
     ingest_port, api_port = free_port(), free_port()
     env = {
@@ -66,7 +71,7 @@ def running_stack(
         "THIDUA_WRITER_BATCH_SECONDS": "0.2",
         "THIDUA_INGEST_TOKENS_FILE": str(DEV_TOKEN_FILE),
         "THIDUA_LOG_LEVEL": "INFO",
-    }
+    } | (env or {})
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(
