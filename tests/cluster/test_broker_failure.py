@@ -22,7 +22,7 @@ import httpx
 import pytest
 from kafka import KafkaAdminClient
 
-from tests.integration.stack import running_stack
+from tests.integration.stack import WRITE, running_stack
 from tests.integration.test_end_to_end import dossier, unit, wait_for
 from tests.integration.tokens import dev_token
 from thidua.contracts.topics import SOURCE_TOPICS, physical
@@ -148,7 +148,7 @@ def test_a_broker_dies_under_load(cluster3: list[BrokerConfig], tmp_path: Path) 
             )
             assert card["numerator"] == load.online[uid], uid
 
-        report = client.post(f"{stack.api_url}/v1/recompute", timeout=300).json()
+        report = client.post(f"{stack.api_url}/v1/recompute", headers=WRITE, timeout=300).json()
         assert report["differences"] == 0, report
         assert any(p["period"] == "2025" and p["units"] == len(UNITS) for p in report["periods"])
         print(

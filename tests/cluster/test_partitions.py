@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.stack import running_stack
+from tests.integration.stack import WRITE, running_stack
 from tests.integration.test_end_to_end import dossier, unit, wait_for
 from tests.integration.tokens import dev_token
 from thidua.contracts.topics import Topic, physical
@@ -116,7 +116,9 @@ def test_raise_partitions_with_a_new_generation(kafka_bootstrap: str, tmp_path: 
             assert by_unit == [50, 50]
             time.sleep(1)  # one more refresh: still 100, nothing counted twice
             assert sum(denominators(client, stack.api_url)) == 100
-            report_json = client.post(f"{stack.api_url}/v1/recompute", timeout=300).json()
+            report_json = client.post(
+                f"{stack.api_url}/v1/recompute", headers=WRITE, timeout=300
+            ).json()
             assert report_json["differences"] == 0, report_json
 
 
