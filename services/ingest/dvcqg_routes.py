@@ -171,6 +171,10 @@ async def post_dossiers(
         organ_units = await _units(state.registry, [d.unit_codes for d in received], wait)
         catalogue = state.procedure_catalogue()
         online = {d.procedure_id for d in received if d.channel == 2}
+        if online and not await catalogue.wait_loaded(wait):
+            # Retried by the portal's clients; deciding an online channel now could be wrong.
+            loading = "ingest is starting: procedure catalogue loading"
+            raise Refused(503, loading, source=system.name)
         await catalogue.resolve_procedures(online, wait)
         events, problems = dvcqg.to_events(
             dossiers, organ_units, catalogue.procedures, f"/dvcqg/{system.name}"
