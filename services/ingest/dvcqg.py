@@ -61,6 +61,9 @@ from services.ingest.procedures import ProcedureMap
 from thidua.contracts.events import Channel, EventType
 
 SERVICE = "DongBoHoSoMC"
+# [OCPS] posts a dossier's progress (who processed it, when) to the same endpoint; the scores
+# read nothing of it (the dossier's own sync, isUpdating, carries its dates and status).
+PROGRESS = "CapNhatTienDoHoSoMC"
 LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 _TYPE = EventType.DOSSIER_RECEIVED
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
@@ -82,6 +85,7 @@ class Invalid(ValueError):
 class Body:
     items: list[Any]
     unit_code: str  # the sender's unit code beside the data ([OCPS] madonvi), or ""
+    progress: bool = False  # a CapNhatTienDoHoSoMC body: acknowledged, nothing emitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,8 @@ def parse_body(body: bytes, service: str | None = SERVICE) -> Body:
     if not isinstance(document, dict):
         raise MalformedRequest("body must be a JSON object with 'data', or a JSON array")
     named = document.get("service", service)
-    if service is not None and named != service:
+    progress = service == SERVICE and named == PROGRESS
+    if service is not None and named != service and not progress:
         raise MalformedRequest(f"service must be {service!r}, not {str(named)[:60]!r}")
     updating = document.get("isUpdating", "False")
     if updating not in ("True", "False", "true", "false", True, False):
@@ -120,7 +125,7 @@ def parse_body(body: bytes, service: str | None = SERVICE) -> Body:
     if not isinstance(items, list):
         raise MalformedRequest("'data' must be a JSON array")
     unit = document.get("madonvi", document.get("MaDonVi", ""))
-    return Body(items, unit.strip() if isinstance(unit, str) else "")
+    return Body(items, unit.strip() if isinstance(unit, str) else "", progress)
 
 
 # --- field readers: each raises Invalid with the field's name -----------------------------

@@ -160,6 +160,8 @@ async def post_dossiers(
     async def step() -> PortalAccepted:
         parsed = await _read_items(request, system, "dossiers")
         count = len(parsed.items)
+        if parsed.progress:
+            return _progress(parsed.items, system)
         dossiers, problems = dvcqg.read_dossiers(parsed.items, parsed.unit_code, query_unit)
         if problems:
             raise _invalid(problems, system, count, _DOSSIER)
@@ -220,6 +222,24 @@ async def post_procedures(request: Request, system: PortalSource) -> PortalAccep
         return PortalAccepted(message=f"Đã tiếp nhận {accepted} thủ tục", accepted=accepted)
 
     return await _portal(step)
+
+
+def _progress(items: list[object], system: SourceSystem) -> PortalAccepted:
+    """CapNhatTienDoHoSoMC: each item must name its dossier; nothing is emitted."""
+    problems = []
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise dvcqg.Invalid("a progress item must be a JSON object")
+            dvcqg.text(item, "MaHoSo")
+        except dvcqg.Invalid as exc:
+            problems.append(Problem(index, str(exc)))
+    if problems:
+        raise _invalid(problems, system, len(items), _DOSSIER)
+    metrics.DVCQG_IGNORED.labels(system.name).inc(len(items))
+    return PortalAccepted(
+        message="Tiến độ xử lý không dùng để tính điểm", accepted=0, ignored=len(items)
+    )
 
 
 async def _units(
