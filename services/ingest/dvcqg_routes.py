@@ -171,6 +171,9 @@ async def post_dossiers(
         wait = state.settings.ingest_registry_wait_seconds
         received = [d for d in dossiers if d.received]
         organ_units = await _units(state.registry, [d.unit_codes for d in received], wait)
+        problems = dvcqg.unit_problems(received, organ_units)
+        if problems:  # (before waiting for the catalogue: the answer does not depend on it)
+            raise _invalid(problems, system, count, _DOSSIER)
         catalogue = state.procedure_catalogue()
         online = {d.procedure_id for d in received if d.channel == 2}
         if online and not await catalogue.wait_loaded(wait):
