@@ -25,8 +25,9 @@ from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders
 from thidua.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ def create_app(
         from thidua.store.client import get_client
 
         client = get_client(settings.clickhouse_dsn)
-    config = load_criteria(settings.criteria_file)
+    plans = load_plans(settings.plans_dir)
     # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
     # session takes one query at a time (the chDB backend serializes calls on its own).
-    service = KpiService(client, config, compute=compute)
-    alerts = AlertsService(client, service.pool)
+    service = KpiService(client, plans, compute=compute)
+    alerts = AlertsService(client, service.pool, max_silences=settings.api_max_silences)
     hub = RankingsHub()
     service.add_listener(hub.publish)
 
@@ -109,6 +110,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_Timing)
     app.add_middleware(RankingsFastPath, service=service, settings=settings)
+    app.add_middleware(
+        BufferedBody,
+        max_bytes=settings.api_max_body_bytes,
+        seconds=settings.http_body_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

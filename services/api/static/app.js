@@ -14,6 +14,10 @@ function pct(x, digits = 1) {
 function num(x, digits = 2) {
   return x === null || x === undefined ? "—" : Number(x).toFixed(digits).replace(".", ",");
 }
+function day(text) {
+  const [y, m, d] = String(text).slice(0, 10).split("-");
+  return `${Number(d)}/${Number(m)}/${y}`;
+}
 function periodLabel(p) {
   let m;
   if (p === "rolling-30d") return "30 ngày gần nhất";
@@ -40,18 +44,29 @@ async function getJSON(path) {
 async function init() {
   const params = new URLSearchParams(location.search);
   state.catalog = await getJSON("/v1/catalog");
-  const tier = $("tier"), period = $("period");
-  for (const t of state.catalog.tiers) tier.add(new Option(t.label, t.id));
-  for (const p of state.catalog.periods) period.add(new Option(periodLabel(p), p));
-  tier.value = params.get("tier") || state.catalog.tiers[0].id;
-  period.value = params.get("period") || defaultPeriod(state.catalog.periods);
+  const period = $("period");
+  const started = state.catalog.periods.filter((p) => p.started);
+  for (const p of started) period.add(new Option(periodLabel(p.id) + (p.final ? "" : " (tạm tính)"), p.id));
+  period.value = params.get("period") || defaultPeriod(started.map((p) => p.id));
+  fillTiers(params.get("tier"));
   state.block = params.get("block") || "";
   state.unit = params.get("unit");
-  tier.onchange = period.onchange = () => { state.block = ""; state.unit = null; select(); };
+  $("tier").onchange = () => { state.block = ""; state.unit = null; select(); };
+  period.onchange = () => { state.block = ""; state.unit = null; fillTiers($("tier").value); select(); };
   $("block").onchange = () => { state.block = $("block").value; select(); };
   await select();
   loadAlerts();
   setInterval(loadAlerts, 30000);
+}
+
+// The tiers ranked in the selected period (SPEC §7.1: the catalog says which, and until when).
+function fillTiers(wanted) {
+  const info = state.catalog.periods.find((p) => p.id === $("period").value);
+  const tiers = info && info.tiers.length ? info.tiers : state.catalog.tiers.map((t) => ({ ...t, until: null }));
+  const tier = $("tier");
+  tier.length = 0;
+  for (const t of tiers) tier.add(new Option(t.label + (t.until ? `: đến ${day(t.until)}` : ""), t.id));
+  tier.value = tiers.some((t) => t.id === wanted) ? wanted : tiers[0].id;
 }
 
 function defaultPeriod(periods) {
@@ -99,6 +114,7 @@ let previous = new Map();
 function renderRanking(data) {
   const body = $("ranking").tBodies[0];
   $("ranking-meta").textContent = `${periodLabel(data.period)} · ${data.items.length} đơn vị · cập nhật ${new Date(data.generated_at).toLocaleTimeString("vi-VN")}`;
+  showPlan(data);
   if (!data.items.length) {
     body.innerHTML = '<tr><td colspan="5" class="empty">Chưa có dữ liệu</td></tr>';
     previous = new Map();
@@ -112,13 +128,32 @@ function renderRanking(data) {
     const selected = item.unit_id === state.unit ? " selected" : "";
     return `<tr data-unit="${esc(item.unit_id)}" class="${changed}${selected}">
       <td class="rank">${item.rank}</td>
-      <td>${esc(item.name)}</td>
+      <td>${esc(item.name)}${closed(item)}</td>
       <td class="score"><div class="scorebar"><span class="bar"><i style="width:${Math.max(0, Math.min(100, item.score))}%"></i></span><span>${num(item.score)}</span></div></td>
       <td>${item.criteria_met}/${item.criteria_total}</td>
       <td class="nodata">${item.no_data.length ? esc(item.no_data.join(", ")) : ""}</td></tr>`;
   }).join("");
   previous = current;
   for (const row of body.rows) row.onclick = () => showUnit(row.dataset.unit);
+}
+
+// A unit that closed inside the period: ranked as of its closing, its data then counts for
+// its successor (SPEC §7.2).
+function closed(item) {
+  if (!item.closed_at) return "";
+  const successor = item.successor_id ? ` → ${esc(item.successor_name || item.successor_id)}` : "";
+  return ` <span class="closed" title="Đơn vị đã đóng; xếp hạng theo số liệu đến ngày đóng, không xét khen thưởng">đã đóng ${day(item.closed_at)}${successor}</span>`;
+}
+
+// The plan that scored the answer: "tạm tính" until the period ends, the provisional note.
+function showPlan(data) {
+  const marks = [];
+  if (!data.final) marks.push('<span class="provisional">Tạm tính</span> kỳ chưa kết thúc, số liệu còn thay đổi.');
+  if (data.plan_provisional) marks.push(`<span class="provisional">Chỉ tiêu tạm thời</span> ${esc(data.plan_note || "")}`);
+  const plan = $("plan");
+  plan.innerHTML = marks.map((m) => `<div>${m}</div>`).join("");
+  plan.dataset.plan = data.plan_id;
+  plan.hidden = !marks.length;
 }
 
 // ----- scorecard and trend ---------------------------------------------------------------
@@ -162,13 +197,24 @@ function renderCard(card) {
     }).join("");
     missing = `<div class="missing"><strong>Còn thiếu để được khen thưởng</strong> (${esc(award)}):<ul>${items}</ul></div>`;
   }
-  $("card").innerHTML = `<h3 style="margin-top:0">${esc(card.name)}</h3>
+  $("card").innerHTML = `<h3 style="margin-top:0">${esc(card.name)}${closed(card)}</h3>
     <div class="summary">
       <div>Điểm<strong>${num(card.score)}</strong></div>
       <div>Hạng<strong>${card.rank ?? "—"}</strong></div>
       <div>Tiêu chí đạt<strong>${card.criteria_met}/${card.criteria_total}</strong></div>
       <div>Kỳ<strong style="font-size:14px">${esc(periodLabel(card.period))}</strong></div>
-    </div>${rows}${missing}`;
+    </div>${rows}${missing}${renderIndex766(card.index_766)}`;
+}
+
+// "Chỉ số 766 (tham khảo)": the national index's dossier rates, shown, never scored.
+function renderIndex766(block) {
+  if (!block) return "";
+  const items = ["on_time", "digitised", "paid_online"].map((key) => {
+    const r = block[key];
+    const figure = r.value === null ? "chưa có dữ liệu" : `${pct(r.value)} (${num(r.numerator, 0)}/${num(r.denominator, 0)})`;
+    return `<li>${esc(r.label)}: ${figure}</li>`;
+  }).join("");
+  return `<div class="missing ok" id="index-766"><strong>${esc(block.label)}</strong> — không tính vào điểm<ul>${items}</ul></div>`;
 }
 
 async function loadTrend(unitId) {
