@@ -132,6 +132,17 @@ def test_the_dashboard_filters_by_job_and_instance() -> None:
     assert titles
 
 
+def test_kubernetes_scrapes_name_the_jobs_as_the_rules_expect() -> None:
+    """(Structure only: Debian's promtool is built without Kubernetes service discovery.)"""
+    config = yaml.safe_load((RULES.parents[1] / "prometheus-k8s.yml").read_text(encoding="utf-8"))
+    (job,) = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["thidua"]
+    targets = {r.get("target_label"): r.get("source_labels") for r in job["relabel_configs"]}
+    assert targets["job"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    assert targets["instance"] == ["__meta_kubernetes_pod_name"]
+    assert "/etc/prometheus/rules/*.yml" in config["rule_files"]
+
+
 def test_compose_mounts_the_rules() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     volumes = compose["services"]["prometheus"]["volumes"]
