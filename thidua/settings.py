@@ -145,6 +145,9 @@ class ApiSettings(WriterSettings):
         default_factory=list,
         description="bearer tokens for writes: silences, recompute (empty: every write refused)",
     )
+    api_write_tokens_file: Path | None = Field(
+        None, description="more write tokens, one a line: a mounted secret (compose, k8s)"
+    )
     api_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="413 above this many bytes of request body"
     )
@@ -167,6 +170,15 @@ class ApiSettings(WriterSettings):
                 raise ValueError("API tokens must be real secrets of 16+ characters")
             if not token.isascii() or not token.isprintable() or " " in token:
                 raise ValueError("API tokens must be printable ASCII without spaces")
+        return tokens
+
+    def write_tokens(self) -> list[str]:
+        """``api_write_tokens`` and those of ``api_write_tokens_file`` (read now: a missing or
+        bad file raises, and the api refuses to start)."""
+        tokens = list(self.api_write_tokens)
+        if self.api_write_tokens_file is not None:
+            text = self.api_write_tokens_file.read_text(encoding="utf-8")
+            tokens += self._no_placeholder_tokens(text.split())
         return tokens
 
     def local_write_token(self) -> str | None:

@@ -97,6 +97,7 @@ def create_app(
     )
     serve_docs(app)
     app.state.settings = settings
+    app.state.write_tokens = settings.write_tokens()
     app.state.service = service
     app.state.alerts = alerts
     app.state.hub = hub

@@ -114,11 +114,10 @@ async def require_write(request: Request) -> None:
     """Writes (silences, recompute) always need a write token (SPEC §7.3), even when reads are
     open, and take it from the Authorization header only: no cookies, so a page of another
     site cannot forge them. With no write token configured every write is refused."""
-    settings: ApiSettings = request.app.state.settings
     token = bearer(request)
     if token is None:
         raise ProblemError(401, "unauthorized", "a write token is required (Authorization: Bearer)")
-    if not _known(token, settings.api_write_tokens):
+    if not _known(token, request.app.state.write_tokens):
         raise ProblemError(403, "forbidden", "not a write token")
 
 

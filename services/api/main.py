@@ -58,7 +58,7 @@ def run() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not settings.api_write_tokens:
+    if not settings.write_tokens():
         log.warning("no THIDUA_API_WRITE_TOKENS: every write (silences, recompute) will be refused")
     client = get_client(settings.clickhouse_dsn)
     migrate(client, cluster=settings.clickhouse_cluster)

@@ -435,8 +435,9 @@ def run() -> None:
 
 
 def _through_api(busy: str) -> dict[str, Any]:
-    """The api's comparison, on the engine it owns, asked with a write token: the first of
-    ``THIDUA_API_WRITE_TOKENS``, else the one `thidua up` left in ``$THIDUA_VAR_DIR``."""
+    """The api's comparison, on the engine it owns, asked with a write token: the api's first
+    (``THIDUA_API_WRITE_TOKENS`` or its file), else the one `thidua up` left in
+    ``$THIDUA_VAR_DIR``."""
     import httpx
 
     from thidua.settings import ApiSettings
@@ -444,7 +445,8 @@ def _through_api(busy: str) -> dict[str, Any]:
     api = ApiSettings()
     host = "127.0.0.1" if api.api_host in ("0.0.0.0", "::") else api.api_host
     url = f"http://{host}:{api.api_port}/v1/recompute"
-    token = api.api_write_tokens[0] if api.api_write_tokens else api.local_write_token()
+    known = api.write_tokens()
+    token = known[0] if known else api.local_write_token()
     headers = {"authorization": f"Bearer {token}"} if token else {}
     print(f"recompute: {busy}; asking the api at {url} …", file=sys.stderr)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
@@ -96,3 +98,17 @@ def test_docs_without_a_cdn_and_without_a_token(ch: Client) -> None:
 
     with TestClient(make_app(ch, api_read_tokens=[TOKEN], api_dashboard_public=False)) as api:
         assert_docs_served_locally(api)
+
+
+def test_write_tokens_from_a_mounted_secret(ch: Client, tmp_path: Path) -> None:
+    secret = tmp_path / "api_write_tokens"
+    secret.write_text("mounted-write-token-0123456789\n")
+    with TestClient(make_app(ch, api_write_tokens=[], api_write_tokens_file=secret)) as api:
+        mounted = {"Authorization": "Bearer mounted-write-token-0123456789"}
+        assert api.delete("/v1/silences/none", headers=mounted).status_code == 404
+        assert api.delete("/v1/silences/none", headers=WRITE).status_code == 403
+    with pytest.raises(OSError):  # a secret that is not there: the api refuses to start
+        make_app(ch, api_write_tokens_file=tmp_path / "missing")
+    secret.write_text("changeme\n")
+    with pytest.raises(ValueError):
+        make_app(ch, api_write_tokens_file=secret)
