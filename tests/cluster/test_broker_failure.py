@@ -22,8 +22,9 @@ import httpx
 import pytest
 from kafka import KafkaAdminClient
 
-from tests.integration.stack import WRITE, running_stack
-from tests.integration.test_end_to_end import dossier, unit, wait_for
+from tests.cluster.helpers import WRITE_ENV, dossier, recompute, unit
+from tests.integration.stack import running_stack
+from tests.integration.test_end_to_end import wait_for
 from tests.integration.tokens import dev_token
 from thidua.contracts.topics import SOURCE_TOPICS, physical
 from thidua.kafka_admin import Durability
@@ -104,9 +105,12 @@ def busiest_leader(bootstrap: str, prefix: str) -> int:
 def test_a_broker_dies_under_load(cluster3: list[BrokerConfig], tmp_path: Path) -> None:
     bootstrap = kafka_broker.bootstrap_of(cluster3)
     assert Durability(3).min_insync_replicas == 2
-    with running_stack(bootstrap, tmp_path) as stack, httpx.Client(timeout=30) as client:
+    with (
+        running_stack(bootstrap, tmp_path, env=WRITE_ENV) as stack,
+        httpx.Client(timeout=30) as client,
+    ):
         registry = dev_token("vn.thidua.unit.upserted")
-        units = [unit(uid, uid) for uid in UNITS]
+        units = [unit(uid) for uid in UNITS]
         response = client.post(
             f"{stack.ingest_url}/v1/events",
             json=units,
@@ -148,7 +152,7 @@ def test_a_broker_dies_under_load(cluster3: list[BrokerConfig], tmp_path: Path) 
             )
             assert card["numerator"] == load.online[uid], uid
 
-        report = client.post(f"{stack.api_url}/v1/recompute", headers=WRITE, timeout=300).json()
+        report = recompute(client, stack.api_url)
         assert report["differences"] == 0, report
         assert any(p["period"] == "2025" and p["units"] == len(UNITS) for p in report["periods"])
         print(

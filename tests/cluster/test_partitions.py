@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.stack import WRITE, running_stack
-from tests.integration.test_end_to_end import dossier, unit, wait_for
+from tests.cluster.helpers import WRITE_ENV, dossier, recompute, unit
+from tests.integration.stack import running_stack
+from tests.integration.test_end_to_end import wait_for
 from tests.integration.tokens import dev_token
 from thidua.contracts.topics import Topic, physical
 from thidua.local.supervisor import Child, thidua_argv
@@ -82,11 +83,11 @@ def generation(tag: str, partitions: int) -> dict[str, str]:
 def test_raise_partitions_with_a_new_generation(kafka_bootstrap: str, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:6]
     old, new = generation(f"{run}a", 1), generation(f"{run}b", 4)
-    chdb = {"THIDUA_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}"}
+    chdb = {"THIDUA_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}"} | WRITE_ENV
     first = dossiers(0, 60)
     with httpx.Client(timeout=30) as client:
         with running_stack(kafka_bootstrap, tmp_path / "g1", workers=2, env=old | chdb) as stack:
-            post(client, stack.ingest_url, [unit(u, u) for u in UNITS], "vn.thidua.unit.upserted")
+            post(client, stack.ingest_url, [unit(u) for u in UNITS], "vn.thidua.unit.upserted")
             post(client, stack.ingest_url, first, "vn.thidua.dvc.dossier.received")
             post(client, stack.ingest_url, first[:5], "vn.thidua.dvc.dossier.received")  # resent
             wait_for(lambda: assignment(stack.children), lambda a: a == [0.0, 1.0])
@@ -116,9 +117,7 @@ def test_raise_partitions_with_a_new_generation(kafka_bootstrap: str, tmp_path: 
             assert by_unit == [50, 50]
             time.sleep(1)  # one more refresh: still 100, nothing counted twice
             assert sum(denominators(client, stack.api_url)) == 100
-            report_json = client.post(
-                f"{stack.api_url}/v1/recompute", headers=WRITE, timeout=300
-            ).json()
+            report_json = recompute(client, stack.api_url)
             assert report_json["differences"] == 0, report_json
 
 
