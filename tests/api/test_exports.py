@@ -68,3 +68,52 @@ def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> Non
     per_tier = {t: len(config.for_tier(t)) for t in Tier}
     units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 2, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
     assert len(lines) == 1 + sum(per_tier[t] * n for t, n in units.items())
+
+
+def test_scorecards_xlsx_has_a_units_by_criteria_sheet_per_tier(
+    api: TestClient, config: CriteriaConfig
+) -> None:
+    book = load_workbook(
+        io.BytesIO(api.get("/v1/exports/scorecards.xlsx", params={"period": "2025"}).content)
+    )
+    assert book.sheetnames == [
+        "Phiếu điểm",
+        "Bảng tiêu chí cấp tỉnh",
+        "Bảng tiêu chí cấp huyện",
+        "Bảng tiêu chí cấp xã",
+        "Bảng tiêu chí doanh nghiệp",
+    ]
+    sheet = book["Bảng tiêu chí cấp tỉnh"]
+    values = list(sheet.iter_rows(values_only=True))
+    ids = [c.id for c in config.for_tier(Tier.PROVINCE_AGENCY)]
+    assert list(values[0]) == [
+        "Hạng",
+        "Mã đơn vị",
+        "Tên đơn vị",
+        "Khối thi đua",
+        "Điểm",
+        "Tiêu chí đạt",
+        *ids,
+    ]
+    rows = {r[1]: dict(zip(values[0], r, strict=True)) for r in values[1:]}
+    assert list(rows) == ["P1", "P2", "P3", "P4"]
+    assert rows["P2"]["C03"] == 0.6 and rows["P1"]["C06"] == "Có"  # C06 is a boolean
+    assert rows["P3"][ids[0]] == "—"  # no data
+    assert sheet["G2"].number_format == "0.0%"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(values[0])).column_letter}5"
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
+
+
+def test_csv_excel_vn_dialect_and_integers(api: TestClient) -> None:
+    params = {"period": "2025", "tier": "province_agency"}
+    plain = api.get("/v1/exports/scorecards.csv", params=params).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(plain)))
+    c03 = next(r for r in rows if r[0] == "P2" and r[6] == "C03")
+    assert c03[8:12] == ["60", "100", "0.6", "0.8"]  # counts as integers, not 60.0
+    vn = api.get("/v1/exports/scorecards.csv", params={**params, "dialect": "excel-vn"})
+    rows = list(csv.reader(io.StringIO(vn.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Mã đơn vị", "Tên đơn vị", "Cấp"]
+    c03 = next(r for r in rows if r[0] == "P2" and r[6] == "C03")
+    assert c03[8:12] == ["60", "100", "0,6", "0,8"]
+    bad = api.get("/v1/exports/rankings.csv", params={**params, "dialect": "semicolon"})
+    assert bad.status_code == 422

@@ -73,6 +73,8 @@ async function select() {
   $("x-rank-csv").href = "/v1/exports/rankings.csv?" + q;
   $("x-rank-xlsx").href = "/v1/exports/rankings.xlsx?" + q;
   $("x-card-xlsx").href = "/v1/exports/scorecards.xlsx?" + query({ tier: state.tier, period: state.period });
+  $("x-dossier").href = "/v1/exports/award-dossier.xlsx?" + query({ period: state.period });
+  $("x-dossier").hidden = !awardable(state.period);
   follow();
   loadAwards();
   if (state.unit) showUnit(state.unit);
@@ -190,9 +192,11 @@ async function loadTrend(unitId) {
 }
 
 // ----- awards and alerts -----------------------------------------------------------------
+function awardable(period) { return /^(\d{4}|phase-\d{4}-\d{4})$/.test(period); }
+
 async function loadAwards() {
   $("award-name").textContent = state.catalog.award;
-  if (!/^(\d{4}|phase-\d{4}-\d{4})$/.test(state.period)) {
+  if (!awardable(state.period)) {
     $("awards").innerHTML = '<p class="empty">Khen thưởng chỉ xét theo năm và giai đoạn.</p>';
     return;
   }
