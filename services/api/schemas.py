@@ -15,11 +15,89 @@ from thidua.contracts.events import Tier
 GENERATED_AT = "2025-11-25T22:40:07+07:00"
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
+# What a field means wherever it appears, unless the field says more itself.
+FIELD_DOCS = {
+    "unit_id": "the unit's registry id (SPEC §2)",
+    "name": "the unit's Vietnamese name in force at the period's end",
+    "tier": "province_agency (sở, ban, ngành), district (huyện), commune (xã), enterprise",
+    "block": "khối thi đua (emulation block), null when none",
+    "period": "2025 (year), 2025-Q3 (quarter), rolling-30d or phase-2021-2025",
+    "generated_at": "when the figures were computed, RFC 3339 with +07:00",
+    "items": "the entries, in order",
+    "criteria_met": "criteria whose value reaches the target",
+    "criteria_total": "criteria applicable to the unit's tier",
+    "id": "identifier",
+    "label": "Vietnamese label, from the plan's wording",
+    "kind": "flow: counted by event time in the period; stock: latest state at its end",
+    "boolean": "a yes/no criterion (value 1 or 0)",
+    "numerator": "items counted in the numerator",
+    "denominator": "items counted in the denominator (0: no data)",
+    "target": "the plan's target as a fraction (0.8 = 80%)",
+    "met": "value ≥ target",
+    "attainment": "min(value / target, 1); a boolean 1 or 0; 0 without data",
+    "weight": "the criterion's weight in the score (default 1)",
+    "value": "numerator / denominator; null without data",
+    "score": "0–100, unrounded",
+    "rank": "competition rank in the tier (and block): 1, 2, 2, 4; null when not ranked",
+    "active": "the unit is active at the period's end",
+    "no_data": "criteria without data (attainment 0)",
+    "award_eligible": "every applicable criterion met in an awardable period, none without data",
+    "award": "the award's name (Bằng khen Chủ tịch UBND tỉnh)",
+    "points": "one point per quarter since the phase began",
+    "fingerprint": "rule|unit|criterion: one alert per triple",
+    "rule": "the alert rule's name (config)",
+    "criterion": "criterion id (C01…E02), empty for unit-wide rules",
+    "severity": "info, warning or critical",
+    "summary": "a Vietnamese sentence saying what is wrong",
+    "labels": "extra labels (tier, block, …)",
+    "starts_at": "when it started, RFC 3339",
+    "ends_at": "when it ended (null: still on)",
+    "updated_at": "last change, RFC 3339",
+    "matchers": "all must equal the alert's field or label of that name",
+    "created_by": "who made it",
+    "comment": "why",
+    "status": "the current status",
+    "plan": "the plan (Kế hoạch) the criteria come from",
+    "phase": "the plan's phase period",
+    "tiers": "tiers with their Vietnamese labels",
+    "criteria": "criteria with their targets per tier",
+    "periods": "periods that can be asked for, newest first",
+    "targets": "tier → target fraction",
+    "blocks": "blocks of the tier with at least one unit in the period",
+    "title": "short, human-readable summary of the problem type",
+    "type": "URI reference identifying the problem type",
+    "detail": "explanation specific to this occurrence",
+    "instance": "the request that failed",
+    "checks": "each dependency → ok or the failure",
+    "units": "units compared",
+    "differences": "differences found",
+    "reason": "no_data or below_target",
+}
 
 
-class RankingItem(BaseModel):
+def _describe(schema: dict[str, Any]) -> None:
+    for field_name, prop in schema.get("properties", {}).items():
+        if "description" not in prop and field_name in FIELD_DOCS:
+            prop["description"] = FIELD_DOCS[field_name]
+
+
+class Documented(BaseModel):
+    """A response or request model whose fields are described in the OpenAPI document."""
+
+    model_config = ConfigDict(json_schema_extra=_describe)
+
+
+def _examples(*examples: dict[str, Any], forbid_extra: bool = False) -> ConfigDict:
+    def extra(schema: dict[str, Any]) -> None:
+        _describe(schema)
+        schema["examples"] = list(examples)
+
+    if forbid_extra:
+        return ConfigDict(json_schema_extra=extra, extra="forbid")
+    return ConfigDict(json_schema_extra=extra)
+
+
+class RankingItem(Documented):
     rank: int = Field(ge=1, description="competition rank within the tier (and block): 1,2,2,4")
     unit_id: str
     name: str
@@ -42,7 +120,7 @@ _RANKING_ITEM = {
 }
 
 
-class Rankings(BaseModel):
+class Rankings(Documented):
     model_config = _examples(
         {
             "tier": "province_agency",
@@ -59,7 +137,7 @@ class Rankings(BaseModel):
     items: list[RankingItem]
 
 
-class CriterionEvidence(BaseModel):
+class CriterionEvidence(Documented):
     id: str
     label: str
     kind: Literal["flow", "stock"]
@@ -73,7 +151,7 @@ class CriterionEvidence(BaseModel):
     weight: float
 
 
-class MissingForAward(BaseModel):
+class MissingForAward(Documented):
     id: str
     label: str
     reason: Literal["no_data", "below_target"]
@@ -84,7 +162,7 @@ class MissingForAward(BaseModel):
     )
 
 
-class ScorecardOut(BaseModel):
+class ScorecardOut(Documented):
     model_config = _examples(
         {
             "unit_id": "so-tttt",
@@ -148,7 +226,7 @@ class ScorecardOut(BaseModel):
     )
 
 
-class AwardItem(BaseModel):
+class AwardItem(Documented):
     unit_id: str
     name: str
     tier: Tier
@@ -159,7 +237,7 @@ class AwardItem(BaseModel):
     criteria_total: int
 
 
-class Awards(BaseModel):
+class Awards(Documented):
     model_config = _examples(
         {
             "period": "2025",
@@ -187,7 +265,7 @@ class Awards(BaseModel):
     items: list[AwardItem] = Field(description="each unit's scorecard is its evidence")
 
 
-class TrendPoint(BaseModel):
+class TrendPoint(Documented):
     period: str
     score: float | None
     rank: int | None
@@ -195,7 +273,7 @@ class TrendPoint(BaseModel):
     criteria_total: int | None
 
 
-class Trend(BaseModel):
+class Trend(Documented):
     model_config = _examples(
         {
             "unit_id": "so-tttt",
@@ -227,7 +305,7 @@ class Trend(BaseModel):
     points: list[TrendPoint]
 
 
-class Alert(BaseModel):
+class Alert(Documented):
     fingerprint: str
     rule: str
     unit_id: str
@@ -242,7 +320,7 @@ class Alert(BaseModel):
     silenced_by: list[str] = Field(description="ids of the active silences matching this alert")
 
 
-class Alerts(BaseModel):
+class Alerts(Documented):
     model_config = _examples(
         {
             "generated_at": GENERATED_AT,
@@ -268,7 +346,7 @@ class Alerts(BaseModel):
     items: list[Alert]
 
 
-class Matcher(BaseModel):
+class Matcher(Documented):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(
         min_length=1, max_length=100, description="rule, unit_id, criterion, severity or a label"
@@ -276,19 +354,15 @@ class Matcher(BaseModel):
     value: str = Field(max_length=500)
 
 
-class SilenceIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
-                    "ends_at": "2025-12-01T00:00:00+07:00",
-                    "created_by": "so-noi-vu",
-                    "comment": "Đơn vị đang sáp nhập",
-                }
-            ]
+class SilenceIn(Documented):
+    model_config = _examples(
+        {
+            "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
+            "ends_at": "2025-12-01T00:00:00+07:00",
+            "created_by": "so-noi-vu",
+            "comment": "Đơn vị đang sáp nhập",
         },
+        forbid_extra=True,
     )
     matchers: list[Matcher] = Field(min_length=1, max_length=20)
     starts_at: AwareDatetime | None = Field(None, description="default: now")
@@ -306,7 +380,19 @@ class SilenceIn(BaseModel):
         return self
 
 
-class Silence(BaseModel):
+_SILENCE = {
+    "id": "5f0c2b7e9a0d4d7c8e1f2a3b4c5d6e7f",
+    "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
+    "starts_at": "2025-11-25T08:00:00+07:00",
+    "ends_at": "2025-12-01T00:00:00+07:00",
+    "created_by": "so-noi-vu",
+    "comment": "Đơn vị đang sáp nhập",
+    "status": "active",
+}
+
+
+class Silence(Documented):
+    model_config = _examples(_SILENCE)
     id: str
     matchers: list[Matcher]
     starts_at: AwareDatetime
@@ -316,16 +402,17 @@ class Silence(BaseModel):
     status: Literal["pending", "active", "expired"]
 
 
-class Silences(BaseModel):
+class Silences(Documented):
+    model_config = _examples({"items": [_SILENCE]})
     items: list[Silence]
 
 
-class TierLabel(BaseModel):
+class TierLabel(Documented):
     id: Tier
     label: str
 
 
-class CriterionInfo(BaseModel):
+class CriterionInfo(Documented):
     id: str
     label: str
     kind: Literal["flow", "stock"]
@@ -333,7 +420,25 @@ class CriterionInfo(BaseModel):
     targets: dict[str, float]
 
 
-class Catalog(BaseModel):
+class Catalog(Documented):
+    model_config = _examples(
+        {
+            "plan": "Kế hoạch 154/KH-UBND ngày 12/8/2022",
+            "award": "Bằng khen Chủ tịch UBND tỉnh",
+            "phase": "phase-2021-2025",
+            "tiers": [{"id": "province_agency", "label": "Sở, ban, ngành cấp tỉnh"}],
+            "criteria": [
+                {
+                    "id": "C03",
+                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                    "kind": "flow",
+                    "boolean": False,
+                    "targets": {"province_agency": 0.8},
+                }
+            ],
+            "periods": ["2025", "rolling-30d", "phase-2021-2025", "2025-Q4"],
+        }
+    )
     plan: str
     award: str
     phase: str
@@ -342,13 +447,16 @@ class Catalog(BaseModel):
     periods: list[str]
 
 
-class Blocks(BaseModel):
+class Blocks(Documented):
+    model_config = _examples(
+        {"tier": "commune", "period": "2025", "blocks": ["Khối xã vùng cao", "Khối phường"]}
+    )
     tier: Tier
     period: str
     blocks: list[str]
 
 
-class Problem(BaseModel):
+class Problem(Documented):
     """RFC 9457 problem details (application/problem+json)."""
 
     model_config = _examples(
@@ -368,12 +476,13 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(None, description="each invalid parameter")
 
 
-class Health(BaseModel):
+class Health(Documented):
+    model_config = _examples({"status": "ok", "checks": {"clickhouse": "ok"}})
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-class RecomputeDifference(BaseModel):
+class RecomputeDifference(Documented):
     """One field of one unit's scorecard that the two computations disagree on."""
 
     unit_id: str
@@ -382,13 +491,13 @@ class RecomputeDifference(BaseModel):
     batch: Any = Field(description="from the raw events, in ClickHouse SQL")
 
 
-class RecomputePeriod(BaseModel):
+class RecomputePeriod(Documented):
     period: str
     units: int = Field(ge=0, description="units compared")
     differences: list[RecomputeDifference]
 
 
-class RecomputeReport(BaseModel):
+class RecomputeReport(Documented):
     model_config = _examples(
         {
             "periods": [{"period": "2025", "units": 141, "differences": []}],

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest import metrics
 from services.ingest.errors import Refused
-from services.ingest.openapi_docs import extra_components
+from services.ingest.openapi_docs import extra_components, finish_document
 from services.ingest.routes import router
 from services.ingest.state import IngestState
 from thidua.docs import serve_docs
@@ -160,6 +160,7 @@ def _publish_components(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 extra_components()
             )
+            finish_document(document)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

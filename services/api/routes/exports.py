@@ -32,7 +32,14 @@ _MEDIA = {
 _FILE_RESPONSES = {
     200: {
         "description": "CSV (UTF-8 with BOM) or XLSX with Vietnamese headers",
-        "content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}},
+        "content": {
+            _MEDIA["csv"]: {
+                "schema": {"type": "string"},
+                "example": "\ufeffHạng,Mã đơn vị,Tên đơn vị,Khối thi đua,Điểm,Tiêu chí đạt,…\r\n"
+                "1,so-tttt,Sở Thông tin và Truyền thông,khoi-1,97.5,15,…\r\n",
+            },
+            _MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
     },
     **problem_responses(401, 403, 422),
 }
@@ -99,7 +106,10 @@ async def export_scorecards(
         "landscape, header rows repeated on each page, autofilters. Years and phases only."
     ),
     responses={
-        200: {"description": "XLSX", "content": {_MEDIA["xlsx"]: {}}},
+        200: {
+            "description": "XLSX workbook",
+            "content": {_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}},
+        },
         **problem_responses(401, 403, 422),
     },
 )
