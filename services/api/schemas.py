@@ -70,6 +70,7 @@ FIELD_DOCS = {
     "instance": "the request that failed",
     "checks": "each dependency → ok or the failure",
     "units": "units compared",
+    "counts": "alerts per rule and per severity over every page",
     "differences": "differences found",
     "reason": "no_data or below_target",
 }
@@ -265,6 +266,82 @@ class Awards(Documented):
     items: list[AwardItem] = Field(description="each unit's scorecard is its evidence")
 
 
+class EvidenceItem(Documented):
+    id: str = Field(description="the entity's id (dossier_id, staff_id, …)")
+    time: AwareDatetime = Field(description="the winning version's event time")
+    source: str = Field(description="the winning version's source system")
+    event_id: str = Field(description="the winning version's CloudEvents id")
+    versions: int = Field(ge=1, description="versions of this entity received")
+    superseded: int = Field(ge=0, description="versions replaced by the winning one")
+    fields: dict[str, Any] = Field(description="the winning version's fields that decided")
+    in_numerator: bool = Field(description="counted in the numerator")
+    in_denominator: bool = Field(description="counted in the denominator")
+
+
+class EvidenceCriterion(Documented):
+    id: str
+    label: str
+    kind: Literal["flow", "stock"]
+    boolean: bool
+
+
+class EvidenceTotals(Documented):
+    numerator: float
+    denominator: float
+
+
+class EvidencePage(Documented):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "period": "2025",
+            "generated_at": GENERATED_AT,
+            "criterion": {
+                "id": "C03",
+                "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                "kind": "flow",
+                "boolean": False,
+            },
+            "numerator": 471,
+            "denominator": 769,
+            "scorecard": {"numerator": 471, "denominator": 769},
+            "part": "denominator_only",
+            "total": 298,
+            "page": 1,
+            "page_size": 100,
+            "items": [
+                {
+                    "id": "000.00.12.H59-250803-0001",
+                    "time": "2025-08-03T09:15:00+07:00",
+                    "source": "https://dichvucong.tuyenquang.gov.vn",
+                    "event_id": "dvc-2025-000123",
+                    "versions": 2,
+                    "superseded": 1,
+                    "fields": {"channel": "online_partial", "procedure_id": "1.001234"},
+                    "in_numerator": False,
+                    "in_denominator": True,
+                }
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    period: str
+    generated_at: AwareDatetime
+    criterion: EvidenceCriterion = Field(description="the criterion asked for")
+    numerator: float = Field(description="sum over every page: equals the scorecard's")
+    denominator: float = Field(description="sum over every page: equals the scorecard's")
+    scorecard: EvidenceTotals = Field(description="the scorecard's figures, for comparison")
+    part: Literal["all", "numerator", "denominator", "denominator_only"] = Field(
+        description="which entities are listed"
+    )
+    total: int = Field(ge=0, description="entities of that part, on every page")
+    page: int = Field(ge=1, description="1-based page")
+    page_size: int = Field(ge=1, le=500, description="entities per page")
+    items: list[EvidenceItem]
+
+
 class TrendPoint(Documented):
     period: str
     score: float | None
@@ -309,6 +386,9 @@ class Alert(Documented):
     fingerprint: str
     rule: str
     unit_id: str
+    unit_name: str = Field(description="the unit's name as registered now (else its id)")
+    tier: Tier | None = Field(description="the unit's tier as registered now")
+    block: str | None
     criterion: str
     state: str = Field(description="firing | resolved (as notify publishes them)")
     severity: str
@@ -320,6 +400,11 @@ class Alert(Documented):
     silenced_by: list[str] = Field(description="ids of the active silences matching this alert")
 
 
+class AlertCounts(Documented):
+    rule: dict[str, int] = Field(description="rule → alerts, most first")
+    severity: dict[str, int] = Field(description="severity → alerts, most first")
+
+
 class Alerts(Documented):
     model_config = _examples(
         {
@@ -329,6 +414,9 @@ class Alerts(Documented):
                     "fingerprint": "flow_below_target|xa-an-tuong|C13",
                     "rule": "flow_below_target",
                     "unit_id": "xa-an-tuong",
+                    "unit_name": "UBND xã An Tường",
+                    "tier": "commune",
+                    "block": None,
                     "criterion": "C13",
                     "state": "firing",
                     "severity": "warning",
@@ -340,10 +428,18 @@ class Alerts(Documented):
                     "silenced_by": [],
                 }
             ],
+            "total": 1,
+            "next_cursor": None,
+            "counts": {"rule": {"flow_below_target": 1}, "severity": {"warning": 1}},
         }
     )
     generated_at: AwareDatetime
     items: list[Alert]
+    total: int = Field(ge=0, description="alerts the filters accept, on every page")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+    counts: AlertCounts
+    page: int | None = Field(None, description="when paged by page/page_size")
+    page_size: int | None = Field(None, description="when paged by page/page_size")
 
 
 class Matcher(Documented):
