@@ -136,6 +136,9 @@ class Rankings(Documented):
     block: str | None = None
     generated_at: AwareDatetime
     items: list[RankingItem]
+    total: int | None = Field(None, description="paged: ranked units on every page")
+    page: int | None = Field(None, description="paged: this page, 1-based")
+    page_size: int | None = Field(None, description="paged: items per page")
 
 
 class CriterionEvidence(Documented):
@@ -340,6 +343,133 @@ class EvidencePage(Documented):
     page: int = Field(ge=1, description="1-based page")
     page_size: int = Field(ge=1, le=500, description="entities per page")
     items: list[EvidenceItem]
+
+
+class MatrixCell(Documented):
+    id: str
+    value: float | None
+    numerator: float
+    denominator: float
+    target: float
+    met: bool
+    attainment: float = Field(ge=0, le=1)
+
+
+class MatrixItem(Documented):
+    rank: int
+    previous_rank: int | None = Field(description="rank in the previous period of the same kind")
+    rank_change: int | None = Field(description="previous_rank − rank: positive means up")
+    unit_id: str
+    name: str
+    block: str | None
+    score: float
+    criteria_met: int
+    criteria_total: int
+    closed_at: AwareDatetime | None = Field(description="closed in the period (SPEC §7.2)")
+    successor_id: str | None = Field(description="the unit it merged into, when closed")
+    cells: list[MatrixCell] = Field(description="one per criterion, in the order of `criteria`")
+
+
+class MatrixCriterion(Documented):
+    id: str
+    label: str
+    boolean: bool
+    target: float
+
+
+class Matrix(Documented):
+    model_config = _examples(
+        {
+            "tier": "province_agency",
+            "period": "2025",
+            "block": None,
+            "generated_at": GENERATED_AT,
+            "previous_period": "2024",
+            "criteria": [
+                {
+                    "id": "C03",
+                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                    "boolean": False,
+                    "target": 0.8,
+                }
+            ],
+            "items": [
+                {
+                    **{k: v for k, v in _RANKING_ITEM.items() if k != "no_data"},
+                    "previous_rank": 3,
+                    "rank_change": 2,
+                    "closed_at": None,
+                    "successor_id": None,
+                    "cells": [
+                        {
+                            "id": "C03",
+                            "value": 0.612,
+                            "numerator": 471,
+                            "denominator": 769,
+                            "target": 0.8,
+                            "met": False,
+                            "attainment": 0.765,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    tier: Tier
+    period: str
+    block: str | None
+    generated_at: AwareDatetime
+    previous_period: str | None = Field(description="the period rank changes compare with")
+    criteria: list[MatrixCriterion] = Field(description="the tier's criteria, in column order")
+    items: list[MatrixItem] = Field(description="ranked units, best first")
+
+
+class CriterionTrendPoint(Documented):
+    period: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    target: float | None
+    met: bool | None
+
+
+class CriterionTrend(Documented):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "criterion": {
+                "id": "C03",
+                "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                "kind": "flow",
+                "boolean": False,
+            },
+            "generated_at": GENERATED_AT,
+            "points": [
+                {
+                    "period": "2025-Q1",
+                    "value": 0.55,
+                    "numerator": 110,
+                    "denominator": 200,
+                    "target": 0.8,
+                    "met": False,
+                },
+                {
+                    "period": "2025-Q2",
+                    "value": 0.82,
+                    "numerator": 164,
+                    "denominator": 200,
+                    "target": 0.8,
+                    "met": True,
+                },
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    criterion: EvidenceCriterion = Field(description="the criterion")
+    generated_at: AwareDatetime
+    points: list[CriterionTrendPoint]
 
 
 class TrendPoint(Documented):

@@ -17,12 +17,13 @@ from services.api.routes import (
     health,
     rankings,
     recompute,
+    scorecards,
     stream,
     units,
 )
 
 V1_PREFIX = "/v1"
-_V1 = (rankings, units, awards, alerts, stream, exports, catalog, recompute)
+_V1 = (rankings, scorecards, units, awards, alerts, stream, exports, catalog, recompute)
 _ROOT = (health, dashboard)
 
 api_router = APIRouter()

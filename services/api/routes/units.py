@@ -7,14 +7,14 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from services.api import evidence
+from services.api import compare, evidence
 from services.api.deps import PeriodParam, ReadAccess, Service
 from services.api.exports import NO, YES
 from services.api.problems import ProblemError, problem_responses
-from services.api.responses import Json
-from services.api.schemas import EvidencePage, ScorecardOut, Trend
+from services.api.responses import Json, tagged
+from services.api.schemas import CriterionTrend, EvidencePage, ScorecardOut, Trend
 from services.api.service import KpiService
 from thidua.contracts.periods import Period
 
@@ -26,26 +26,47 @@ UnitId = Annotated[str, Path(min_length=1, max_length=200, examples=["so-tttt"])
     "/{unit_id}/scorecard",
     response_model=ScorecardOut,
     summary="Scorecard: each criterion's numerator, denominator, target and attainment",
-    responses=problem_responses(401, 403, 404, 422),
+    description="ETag / If-None-Match: 304 while the scorecard is unchanged.",
+    responses={
+        304: {"description": "Not modified (If-None-Match)"},
+        **problem_responses(401, 403, 404, 422),
+    },
 )
-async def get_scorecard(service: Service, unit_id: UnitId, period: PeriodParam) -> Json:
+async def get_scorecard(
+    request: Request, service: Service, unit_id: UnitId, period: PeriodParam
+) -> Response:
     view = await service.view(period)
     card = view.scorecard(service.config, unit_id)
     if card is None:
         raise ProblemError(
             404, "unit-not-found", f"unit {unit_id!r} is not registered at the end of {period.id}"
         )
-    return Json(card)
+    return tagged(request, card)
 
 
 @router.get(
     "/{unit_id}/trend",
-    response_model=Trend,
-    summary="Score and rank of the unit in every quarter since the phase began",
-    responses=problem_responses(401, 403, 404),
+    response_model=Trend | CriterionTrend,
+    summary="Score and rank of the unit in every quarter since the phase began (or, with "
+    "`criterion`, that criterion's value against its target)",
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def get_trend(service: Service, unit_id: UnitId) -> Json:
-    trend = await service.trend(unit_id)
+async def get_trend(
+    service: Service,
+    unit_id: UnitId,
+    criterion: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Z][0-9]{2}$", description="one criterion's trend", examples=["C03"]),
+    ] = None,
+) -> Json:
+    if criterion is not None:
+        try:
+            service.config.by_id(criterion)
+        except KeyError:
+            raise ProblemError(422, "unknown-criterion", f"no criterion {criterion}") from None
+        trend = await compare.criterion_trend(service, unit_id, criterion)
+    else:
+        trend = await service.trend(unit_id)
     if trend is None:
         raise ProblemError(404, "unit-not-found", f"unit {unit_id!r} was never registered")
     return Json(trend)
