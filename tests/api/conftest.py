@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -143,3 +145,18 @@ def screenshots_dir() -> Path:
     path = Path(__file__).resolve().parents[2] / "var" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def keep_screenshot(
+    page: Any, name: str, selector: str | None = None, scale: float = 0.5, height: int = 0
+) -> Path:
+    """The test's artefact in var/screenshots (ignored by git); with
+    THIDUA_README_SCREENSHOTS=1 also a small copy in docs/screenshots, shown in the README."""
+    shot: Path = page.screenshot(screenshots_dir() / f"{name}.png", selector)
+    if os.environ.get("THIDUA_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(README_SHOTS / f"{name}.png", selector, scale, height)
+    return shot

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.api.browser import DashboardPage, chromium_binary
-from tests.api.conftest import LiveServer, screenshots_dir
+from tests.api.conftest import LiveServer, keep_screenshot
 from thidua.docs import operations
 
 pytestmark = pytest.mark.skipif(chromium_binary() is None, reason="Debian chromium not installed")
@@ -45,7 +45,7 @@ def listed_operations(app: FastAPI, name: str, lifespan: str = "off") -> tuple[l
         assert page.evaluate("document.querySelector('.info .title').innerText").startswith(
             app.title
         )
-        page.screenshot(screenshots_dir() / f"docs-{name}.png")
+        keep_screenshot(page, f"docs-{name}")
         assert page.console == [], page.console
     return shown, app.openapi()
 
