@@ -149,6 +149,12 @@ def simulate(
     ),
     dry_run: bool = typer.Option(False, help="count the events by type, send nothing"),
     out: Path = typer.Option(None, help="write the events as JSON lines instead of sending"),
+    dvc_format: str = typer.Option(
+        "cloudevents",
+        envvar="THIDUA_SIMULATE_DVC_FORMAT",
+        help="cloudevents, or dvcqg: procedures and dossiers as the national portal sends them "
+        "(POST /v1/dvcqg/…)",
+    ),
 ) -> None:
     """Post a simulated province's events to ingest."""
     from thidua.simulate.main import run
@@ -169,6 +175,7 @@ def simulate(
         write_registry_to=DEFAULT_REGISTRY_FILE if write_registry else None,
         dry_run=dry_run,
         out=out,
+        dvc_format=dvc_format,
     )
 
 

@@ -6,14 +6,31 @@ that compose, k8s and this module agree.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from thidua.contracts.criteria import DEFAULT_CRITERIA_FILE
+from thidua.contracts.plans import DEFAULT_PLANS_DIR
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "token", "xxx"}
+
+
+def local_chdb_dsn() -> str:
+    """The embedded store ``thidua up`` keeps under ``THIDUA_VAR_DIR`` (default ``var``)."""
+    var = Path(os.environ.get("THIDUA_VAR_DIR", "var"))
+    return f"chdb://{(var / 'chdb').resolve()}"
+
+
+def store_dsn(settings: CommonSettings) -> str:
+    """The DSN a tool should read: the configured one, else the store of ``thidua up`` when it
+    exists (so ``thidua recompute`` after ``thidua up`` needs no flags)."""
+    if "THIDUA_CLICKHOUSE_DSN" not in os.environ:
+        local = local_chdb_dsn()
+        if Path(local.removeprefix("chdb://")).exists():
+            return local
+    return settings.clickhouse_dsn
 
 
 class CommonSettings(BaseSettings):
@@ -26,8 +43,23 @@ class CommonSettings(BaseSettings):
         "chdb:///var/thidua/chdb",
         description="chdb:///path (embedded engine) or http(s)://user:pass@host:8123/db",
     )
-    criteria_file: Path = Field(DEFAULT_CRITERIA_FILE, description="criteria config (YAML)")
+    plans_dir: Path = Field(
+        DEFAULT_PLANS_DIR,
+        description="directory of plan files (criteria, targets, weights; SPEC §7.1)",
+    )
     log_level: str = Field("INFO", description="Python log level")
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="close a connection whose request line and headers take longer"
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="408 when a request body takes longer to arrive"
+    )
+    http_idle_timeout_seconds: float = Field(
+        5.0, gt=0, description="close a keep-alive connection idle this long"
+    )
+    http_max_connections: int = Field(
+        2000, ge=1, description="connections + requests a process serves at once before 503"
+    )
 
     @property
     def embedded_clickhouse(self) -> bool:
@@ -97,19 +129,47 @@ class ApiSettings(WriterSettings):
     api_read_tokens: list[str] = Field(
         default_factory=list, description="bearer tokens for API consumers (empty: open)"
     )
+    api_write_tokens: list[str] = Field(
+        default_factory=list,
+        description="bearer tokens for writes: silences, recompute (empty: every write refused)",
+    )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="413 above this many bytes of request body"
+    )
+    api_max_streams: int = Field(
+        100, ge=1, description="SSE streams open at once; beyond, 503 with Retry-After"
+    )
+    api_max_silences: int = Field(
+        200, ge=1, description="silences kept at once (active or pending); beyond, 409"
+    )
     api_dashboard_public: bool = Field(True, description="dashboard without a token")
     writer_embedded: bool | None = Field(
         None, description="run the ClickHouse writer inside api (default: when DSN is chdb)"
     )
 
-    @field_validator("api_read_tokens")
+    @field_validator("api_read_tokens", "api_write_tokens")
     @classmethod
     def _no_placeholder_tokens(cls, tokens: list[str]) -> list[str]:
         for token in tokens:
             if token.lower() in _PLACEHOLDER_SECRETS or len(token) < 16:
-                raise ValueError("API read tokens must be real secrets of 16+ characters")
+                raise ValueError("API tokens must be real secrets of 16+ characters")
+            if not token.isascii() or not token.isprintable() or " " in token:
+                raise ValueError("API tokens must be printable ASCII without spaces")
         return tokens
+
+    def local_write_token(self) -> str | None:
+        """The write token `thidua up` made for this machine (:func:`local_write_token_file`)."""
+        try:
+            return local_write_token_file().read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
 
     @property
     def run_writer(self) -> bool:
         return self.embedded_clickhouse if self.writer_embedded is None else self.writer_embedded
+
+
+def local_write_token_file() -> Path:
+    """Where `thidua up` keeps the api write token it generated (mode 0600), for
+    `thidua recompute` on the same machine: ``$THIDUA_VAR_DIR/api-write-token``."""
+    return Path(os.environ.get("THIDUA_VAR_DIR", "var")) / "api-write-token"

@@ -10,7 +10,7 @@ import uvicorn
 
 from bench.api.province import fill
 from services.api.app import create_app
-from thidua.contracts.criteria import default_criteria
+from thidua.contracts.plans import default_plans
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
@@ -25,7 +25,7 @@ def main() -> None:
     logging.basicConfig(level="WARNING")
     client = get_client(args.dsn)
     migrate(client, progress=lambda _: None)
-    fill(client, default_criteria(), args.units)
+    fill(client, default_plans().plans[0], args.units)
     settings = ApiSettings(clickhouse_dsn=args.dsn, writer_embedded=False)
     app = create_app(settings, client)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

@@ -1,13 +1,17 @@
-"""Ingest throughput: batches of 100 CloudEvents over HTTP → Kafka, beside the raw producer.
+"""Ingest throughput: batches of 100 CloudEvents over HTTP → Kafka, beside the raw producer,
+and the national portal's adapter (``POST /v1/dvcqg/dossiers``, DongBoHoSoMC batches of 100).
 
 Starts ``thidua ingest`` (uvicorn, one process) on a free port under a fresh topic prefix,
 drives it with keep-alive HTTP clients for a bounded time, then measures the raw kafka-python
 producer (same config: acks=all, idempotence, lz4) on the same broker with the same records.
+The DVCQG run drives the same process for as long, after registering the units' codes and a
+full-online procedure (each dossier's unit and channel are looked up, as in production).
 
     .venv/bin/python bench/ingest/run.py [--seconds 10] [--clients 4] [--workers 1]
                                          [--bootstrap HOST:PORT]
 
 Goal (issue 3): ≥ 20,000 events/s accepted, p99 < 100 ms, ≥ 50 % of the raw producer rate.
+Goal (issue 16): the DVCQG adapter ≥ 50 % of the CloudEvents rate.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from services.ingest.producer import PRODUCER_CONFIG  # noqa: E402
 from thidua.kafka_admin import ensure_topics  # noqa: E402
 
 TOKEN = "thidua-dev-dvc-token"
+REGISTRY_TOKEN = "thidua-dev-registry-token"
 BATCH = 100
+UNITS = 40
 
 
 def free_port() -> int:
@@ -61,6 +67,77 @@ def batch_body(client: int, number: int) -> bytes:
             for i in range(BATCH)
         ]
     )
+
+
+def portal_body(client: int, number: int) -> bytes:
+    """One DongBoHoSoMC batch: the fields of the C# client's HoSoDongBoDVC that ingest reads,
+    plus a few it ignores, as a one-stop-shop system sends them."""
+    return orjson.dumps(
+        {
+            "service": "DongBoHoSoMC",
+            "isUpdating": "False",
+            "data": [
+                {
+                    "MaHoSo": f"000.00.{i % UNITS:02d}.H08-{client}-{number}-{i}",
+                    "MaTTHC": "1.001234",
+                    "TenTTHC": "Thủ tục thử tải",
+                    "KenhThucHien": "2",
+                    "ChuHoSo": "Nguyễn Văn A",
+                    "LoaiDoiTuong": "1",
+                    "NgayTiepNhan": "20250301100000",
+                    "NgayHenTra": "20250310170000",
+                    "TrangThaiHoSo": "10",
+                    "NgayKetThucXuLy": "20250308090000",
+                    "DonViXuLy": f"000.00.{i % UNITS:02d}.H08",
+                    "HoSoCoThanhPhanSoHoa": "1",
+                    "DuocThanhToanTrucTuyen": "1",
+                    "TaiLieuNop": [],
+                    "DanhSachLePhi": [],
+                }
+                for i in range(BATCH)
+            ],
+        }
+    )
+
+
+def register_portal_world(port: int) -> None:
+    """The units' codes (organ_ids) and the procedure as full-online since 2025."""
+    units = [
+        {
+            "specversion": "1.0",
+            "id": f"bench-unit-{n}",
+            "source": "/registry/bench",
+            "type": "vn.thidua.unit.upserted",
+            "time": "2024-01-01T00:00:00+07:00",
+            "data": {
+                "unit_id": f"unit-{n}",
+                "name": f"Đơn vị {n}",
+                "tier": "province_agency",
+                "organ_ids": [f"000.00.{n:02d}.H08"],
+                "active": True,
+            },
+        }
+        for n in range(UNITS)
+    ]
+    procedure = [
+        {
+            "MaTTHC": "1.001234",
+            "MucDo": "4",
+            "MaCoQuan": "000.00.00.H08",
+            "NgayCapNhat": "20250101000000",
+        }  # fmt: skip
+    ]
+    for path, token, body, media in (
+        ("/v1/events", REGISTRY_TOKEN, units, "application/cloudevents-batch+json"),
+        ("/v1/dvcqg/procedures", TOKEN, procedure, "application/json"),
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": media}
+        conn.request("POST", path, body=orjson.dumps(body), headers=headers)
+        response = conn.getresponse()
+        if response.status != 202:
+            raise SystemExit(f"{path}: {response.status} {response.read()[:300]!r}")
+        response.read()
 
 
 def start_ingest(bootstrap: str, prefix: str, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -114,8 +191,14 @@ def process_tree_cpu(root: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
-def drive(port: int, seconds: float, clients: int) -> tuple[int, list[float], int]:
-    """Each client posts batches back to back on one keep-alive connection."""
+def drive(
+    port: int, seconds: float, clients: int, portal: bool = False
+) -> tuple[int, list[float], int]:
+    """Each client posts batches back to back on one keep-alive connection (``portal``: the
+    DVCQG adapter's batches instead of CloudEvents)."""
+    path = "/v1/dvcqg/dossiers" if portal else "/v1/events"
+    media = "application/json" if portal else "application/cloudevents-batch+json"
+    make_body = portal_body if portal else batch_body
     latencies: list[list[float]] = [[] for _ in range(clients)]
     accepted = [0] * clients
     failures = [0] * clients
@@ -123,16 +206,13 @@ def drive(port: int, seconds: float, clients: int) -> tuple[int, list[float], in
 
     def client(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {
-            "Authorization": f"Bearer {TOKEN}",
-            "Content-Type": "application/cloudevents-batch+json",
-        }
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": media}
         number = 0
         while time.monotonic() < stop_at:
-            body = batch_body(n, number)
+            body = make_body(n, number)
             number += 1
             started = time.perf_counter()
-            conn.request("POST", "/v1/events", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             payload = response.read()
             latencies[n].append(time.perf_counter() - started)
@@ -201,6 +281,11 @@ def main() -> None:
         cpu_before = process_tree_cpu(ingest.pid)
         accepted, latencies, failures = drive(port, args.seconds, args.clients)
         cpu = process_tree_cpu(ingest.pid) - cpu_before
+        register_portal_world(port)
+        drive(port, 1.5, args.clients, portal=True)  # warm-up: the registry and catalogue
+        cpu_before = process_tree_cpu(ingest.pid)
+        portal = drive(port, args.seconds, args.clients, portal=True)
+        portal_cpu = process_tree_cpu(ingest.pid) - cpu_before
     finally:
         ingest.terminate()
         ingest.wait(timeout=30)
@@ -219,6 +304,17 @@ def main() -> None:
     )
     print(f"raw     : {raw:,.0f} records/s (kafka-python producer, same config and broker)")
     print(f"ratio   : {rate / raw:.0%} of the raw producer rate")
+    portal_accepted, portal_latencies, portal_failures = portal
+    portal_rate = portal_accepted / args.seconds
+    portal_quantiles = statistics.quantiles(portal_latencies, n=100)
+    print(
+        f"dvcqg   : {portal_rate:,.0f} dossiers/s accepted through POST /v1/dvcqg/dossiers "
+        f"({portal_accepted:,} in {args.seconds:.0f} s, p50 {portal_quantiles[49] * 1000:.1f} ms, "
+        f"p99 {portal_quantiles[98] * 1000:.1f} ms, "
+        f"{portal_cpu / max(portal_accepted, 1) * 1e6:.1f} µs CPU each, "
+        f"{portal_failures} non-202)"
+    )
+    print(f"dvcqg/ce: {portal_rate / max(rate, 1):.0%} of the CloudEvents rate (goal ≥ 50 %)")
 
 
 if __name__ == "__main__":

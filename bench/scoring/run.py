@@ -44,9 +44,9 @@ from tests.integration.stack import Stack, running_stack  # noqa: E402
 from tests.integration.tokens import SIMULATOR_TOKEN  # noqa: E402
 from tests.scoring.harness import CounterReader, create_topics, diff, produce  # noqa: E402
 from tests.scoring.workload import make_events, province_events  # noqa: E402
-from thidua.contracts.criteria import default_criteria  # noqa: E402
 from thidua.contracts.events import CanonicalEvent  # noqa: E402
 from thidua.contracts.periods import LOCAL_TZ  # noqa: E402
+from thidua.contracts.plans import default_plans  # noqa: E402
 from thidua.contracts.topics import SOURCE_TOPICS, physical  # noqa: E402
 from thidua.local.supervisor import spawn, wait_ready  # noqa: E402
 
@@ -218,7 +218,7 @@ def stage_pipeline(
         for name, pid in (("worker", worker.pid), ("api", others[0].pid))
     }
 
-    expected = fold(events, indicator_ids=default_criteria().indicator_ids())
+    expected = fold(events, indicator_ids=default_plans().indicator_ids())
     reader = CounterReader(bootstrap, prefix)
     try:
         totals = reader.wait_for(expected, timeout=60)

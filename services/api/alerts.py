@@ -43,7 +43,12 @@ _SILENCE_COLUMNS = (
     "updated_at",
 )
 ALERTS_TTL = 5.0
+MAX_SILENCES = 200
 T = TypeVar("T")
+
+
+class TooManySilences(RuntimeError):
+    """The cap on silences in force (active or pending) is reached (409)."""
 
 
 def _utc(moment: datetime) -> datetime:
@@ -51,11 +56,14 @@ def _utc(moment: datetime) -> datetime:
 
 
 class AlertsService:
-    def __init__(self, client: Client, pool: ThreadPoolExecutor):
+    def __init__(self, client: Client, pool: ThreadPoolExecutor, max_silences: int = MAX_SILENCES):
         self.client = client
         self.pool = pool
         self.cache: SwrCache[str, list[dict[str, Any]]] = SwrCache("alerts", pool, max_entries=1)
+        self.max_silences = max_silences
         self._silences: dict[str, dict[str, Any]] | None = None
+        # Each silence's (starts_at, ends_at), parsed once: not per alert per call.
+        self._bounds: dict[str, tuple[datetime, datetime]] = {}
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:
         """Run a ClickHouse call on the api's ClickHouse thread."""
@@ -64,13 +72,15 @@ class AlertsService:
     # ----- alerts --------------------------------------------------------------------------
     async def alerts(self, state: str | None, unit_id: str | None) -> list[dict[str, Any]]:
         rows = await self.cache.get("all", self._load_alerts, ALERTS_TTL)
-        silences = self.silences()
+        self.silences()
+        assert self._silences is not None
         now = now_local()
+        active = [s for s in self._silences.values() if self._status(s["id"], now) == "active"]
         items = []
         for row in rows:
             if (state and row["state"] != state) or (unit_id and row["unit_id"] != unit_id):
                 continue
-            silenced_by = [s["id"] for s in silences if _active(s, now) and _matches(s, row)]
+            silenced_by = [s["id"] for s in active if _matches(s, row)]
             items.append({**row, "silenced_by": silenced_by})
         return items
 
@@ -89,11 +99,16 @@ class AlertsService:
     def silences(self) -> list[dict[str, Any]]:
         if self._silences is None:
             self._silences = self._load_silences()
+            self._bounds = {key: _bounds(s) for key, s in self._silences.items()}
         now = now_local()
         return [
-            {**s, "status": _status(s, now)}
-            for s in sorted(self._silences.values(), key=lambda s: s["starts_at"])
+            {**s, "status": self._status(s["id"], now)}
+            for s in sorted(self._silences.values(), key=lambda s: self._bounds[s["id"]][0])
         ]
+
+    def _status(self, silence_id: str, now: datetime) -> str:
+        starts_at, ends_at = self._bounds[silence_id]
+        return "pending" if now < starts_at else ("expired" if now >= ends_at else "active")
 
     def _load_silences(self) -> dict[str, dict[str, Any]]:
         sql = f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences FINAL WHERE deleted = 0"
@@ -119,6 +134,12 @@ class AlertsService:
         created_by: str,
         comment: str,
     ) -> dict[str, Any]:
+        self.silences()  # make sure the in-memory copy is loaded before we add to it
+        assert self._silences is not None
+        now = now_local()
+        in_force = sum(1 for key in self._silences if self._status(key, now) != "expired")
+        if in_force >= self.max_silences:
+            raise TooManySilences(f"{in_force} silences are in force (at most {self.max_silences})")
         silence: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "matchers": matchers,
@@ -128,10 +149,9 @@ class AlertsService:
             "comment": comment,
         }
         self._write(silence, deleted=False)
-        self.silences()  # make sure the in-memory copy is loaded before we add to it
-        assert self._silences is not None
         self._silences[silence["id"]] = silence
-        return {**silence, "status": _status(silence, now_local())}
+        self._bounds[silence["id"]] = _bounds(silence)
+        return {**silence, "status": self._status(silence["id"], now_local())}
 
     def delete_silence(self, silence_id: str) -> bool:
         self.silences()
@@ -139,6 +159,7 @@ class AlertsService:
         silence = self._silences.pop(silence_id, None)
         if silence is None:
             return False
+        self._bounds.pop(silence_id, None)
         self._write(silence, deleted=True)
         return True
 
@@ -170,16 +191,8 @@ def _alert(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _active(silence: dict[str, Any], now: datetime) -> bool:
-    return _status(silence, now) == "active"
-
-
-def _status(silence: dict[str, Any], now: datetime) -> str:
-    if now < datetime.fromisoformat(silence["starts_at"]):
-        return "pending"
-    if now >= datetime.fromisoformat(silence["ends_at"]):
-        return "expired"
-    return "active"
+def _bounds(silence: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(silence["starts_at"]), datetime.fromisoformat(silence["ends_at"])
 
 
 def _matches(silence: dict[str, Any], alert: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import metrics, problems
 from services.api.alerts import AlertsService
-from services.api.deps import require_bearer, require_read
+from services.api.deps import require_read, require_write
 from services.api.fastpath import RankingsFastPath
 from services.api.routes import api_router, route_dependencies, route_templates
 from services.api.routes.dashboard import STATIC_DIR
@@ -26,8 +26,9 @@ from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.docs import document_bearer, inline_examples, operations, serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders
 from thidua.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,11 @@ def create_app(
         from thidua.store.client import get_client
 
         client = get_client(settings.clickhouse_dsn)
-    config = load_criteria(settings.criteria_file)
+    plans = load_plans(settings.plans_dir)
     # Every ClickHouse call of the api runs on the service's one pool thread: an HTTP client's
     # session takes one query at a time (the chDB backend serializes calls on its own).
-    service = KpiService(client, config, compute=compute)
-    alerts = AlertsService(client, service.pool)
+    service = KpiService(client, plans, compute=compute)
+    alerts = AlertsService(client, service.pool, max_silences=settings.api_max_silences)
     hub = RankingsHub()
     service.add_listener(hub.publish)
 
@@ -110,6 +111,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_Timing)
     app.add_middleware(RankingsFastPath, service=service, settings=settings)
+    app.add_middleware(
+        BufferedBody,
+        max_bytes=settings.api_max_body_bytes,
+        seconds=settings.http_body_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -162,8 +169,8 @@ def _readiness(
 BEARER_SCHEMES = {
     "readToken": "A read token (THIDUA_API_READ_TOKENS): needed by every /v1 read when read "
     "tokens are configured; 401 without, 403 with an unknown one.",
-    "writeToken": "A token allowed to write (silences, recompute), sent in the Authorization "
-    "header only, never taken from a cookie.",
+    "writeToken": "A write token (THIDUA_API_WRITE_TOKENS): every write (silences, recompute) "
+    "needs one, even when reads are open, sent in the Authorization header only.",
 }
 
 
@@ -171,7 +178,7 @@ def _scheme_of() -> Callable[[str, str], str | None]:
     """The bearer scheme each route's access dependency asks for."""
     schemes: dict[tuple[str, str], str] = {}
     for key, calls in route_dependencies().items():
-        if require_bearer in calls:
+        if require_write in calls:
             schemes[key] = "writeToken"
         elif require_read in calls:
             schemes[key] = "readToken"

@@ -7,7 +7,6 @@ from typing import Any
 
 from services.api.service import KpiService
 from services.api.views import PeriodView, now_local, rfc3339
-from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import Period, PeriodError, parse_period
 from thidua.contracts.scorecard import Scorecard
@@ -29,16 +28,19 @@ def previous_period(period: Period) -> str | None:
         return None
 
 
-def _closed_at(card: Scorecard) -> str | None:
-    """The closing time of a unit closed in the period (SPEC §7.2), once the store gives it."""
-    moment: Any = getattr(card.unit, "closed_at", None) or card._extra.get("closed_at")
-    if moment is None or isinstance(moment, str):
-        return moment
-    return rfc3339(moment)
+def _closing(view: PeriodView, card: Scorecard) -> dict[str, Any]:
+    """SPEC §7.2: when a unit closed in the period and whom its data counts for since."""
+    closed_at = card.unit.closed_at
+    successor = card.unit.successor_id if closed_at or not card.unit.active else None
+    known = view.by_unit.get(successor) if successor else None
+    return {
+        "closed_at": rfc3339(closed_at) if closed_at else None,
+        "successor_id": successor,
+        "successor_name": known.unit.name if known else None,
+    }
 
 
 def matrix(
-    config: CriteriaConfig,
     view: PeriodView,
     previous: PeriodView | None,
     tier: Tier,
@@ -46,6 +48,7 @@ def matrix(
 ) -> dict[str, Any]:
     """Every ranked unit of ``tier`` (in ``block``) with each criterion's figures and its rank
     change against ``previous`` (positive: up)."""
+    config = view.plan
     before = {c.unit.unit_id: c.rank for c in previous.ranked(tier, block)} if previous else {}
     items = []
     for card in view.ranked(tier, block):
@@ -63,8 +66,7 @@ def matrix(
                 "score": card.score,
                 "criteria_met": card.criteria_met,
                 "criteria_total": card.criteria_total,
-                "closed_at": _closed_at(card),
-                "successor_id": card.unit.successor_id,
+                **_closing(view, card),
                 "cells": [
                     {
                         "id": r.id,
@@ -99,12 +101,15 @@ async def criterion_trend(
     """One criterion of one unit in every quarter since the phase began."""
     points: list[dict[str, Any]] = []
     name = None
+    criterion = None
     for period_id in service.quarter_ids():
-        view = await service.view(parse_period(period_id))
+        view = await service.view(service.parse(period_id))
         card = view.by_unit.get(unit_id)
         result = next((r for r in card.criteria if r.id == criterion_id), None) if card else None
         if card is not None:
             name = card.unit.name
+        if result is not None:
+            criterion = view.plan.by_id(criterion_id)
         points.append(
             {
                 "period": period_id,
@@ -117,7 +122,9 @@ async def criterion_trend(
         )
     if name is None:
         return None
-    criterion = service.config.by_id(criterion_id)
+    if criterion is None:  # never applicable to the unit: the plan in force today says what it is
+        plan = service.plans.current(now_local()) or service.plans.plans[-1]
+        criterion = plan.by_id(criterion_id)
     return {
         "unit_id": unit_id,
         "name": name,

@@ -68,10 +68,16 @@ BlockParam = Annotated[
 ]
 
 
-def token_valid(settings: ApiSettings, token: str | None) -> bool:
+def _known(token: str | None, tokens: list[str]) -> bool:
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text (a 500, not a 401).
     if not token:
         return False
-    return any(hmac.compare_digest(token, known) for known in settings.api_read_tokens)
+    given = token.encode("utf-8", "surrogateescape")
+    return any(hmac.compare_digest(given, known.encode()) for known in tokens)
+
+
+def token_valid(settings: ApiSettings, token: str | None) -> bool:
+    return _known(token, settings.api_read_tokens)
 
 
 def bearer(request: Request) -> str | None:
@@ -104,18 +110,17 @@ async def require_read(request: Request) -> None:
         raise ProblemError(403, "forbidden", "unknown token")
 
 
-async def require_bearer(request: Request) -> None:
-    """Writes (silences) take the token from the Authorization header only: no cookies,
-    so a page cannot forge them."""
+async def require_write(request: Request) -> None:
+    """Writes (silences, recompute) always need a write token (SPEC §7.3), even when reads are
+    open, and take it from the Authorization header only: no cookies, so a page of another
+    site cannot forge them. With no write token configured every write is refused."""
     settings: ApiSettings = request.app.state.settings
-    if not settings.api_read_tokens:
-        return
     token = bearer(request)
     if token is None:
-        raise ProblemError(401, "unauthorized", "a bearer token is required")
-    if not token_valid(settings, token):
-        raise ProblemError(403, "forbidden", "unknown token")
+        raise ProblemError(401, "unauthorized", "a write token is required (Authorization: Bearer)")
+    if not _known(token, settings.api_write_tokens):
+        raise ProblemError(403, "forbidden", "not a write token")
 
 
 ReadAccess = Depends(require_read)
-WriteAccess = Depends(require_bearer)
+WriteAccess = Depends(require_write)

@@ -67,15 +67,16 @@ class PlanMeta:
     final: bool  # false while the period has not ended: "tạm tính"
 
 
-def plan_meta(config: CriteriaConfig, period: Period, now: datetime) -> PlanMeta:
-    """From the config the period is scored under. Fields a plan config may not carry yet
-    (``plan_id``, ``provisional``, ``provisional_note``) are read when present."""
+def plan_meta(view: PeriodView) -> PlanMeta:
+    """The plan the period is scored under (in force on its last day) and its finality, as
+    every answer states them (``PeriodView.plan_fields``)."""
+    fields = view.plan_fields
     return PlanMeta(
-        plan_id=str(getattr(config, "plan_id", None) or config.phase),
-        plan=config.plan,
-        provisional=bool(getattr(config, "provisional", False)),
-        note=getattr(config, "provisional_note", None) or getattr(config, "note", None),
-        final=now >= period.end,
+        plan_id=str(fields["plan_id"]),
+        plan=view.plan.plan,
+        provisional=bool(fields["plan_provisional"]),
+        note=fields["plan_note"],
+        final=bool(fields["final"]),
     )
 
 

@@ -5,23 +5,28 @@ to the scorecard's numerator and denominator exactly.
 Per entity: its id, the winning version's event time, source and id, how many versions it had
 (all but the winner superseded), the fields that decided whether it counts, and whether it is
 in the numerator and the denominator. The conditions are the batch recompute's own
-(``services.scoring.recompute``), not restated here.
+(``services.scoring.recompute``), not restated here, and so is the attribution of SPEC §7.2: an
+item counts for the owner of its unit (the unit, or its successor once it is closed) on the
+item's day — a flow's winning version's local day, a stock's last day before the unit's end.
+The SQL reads the candidates (the unit and every unit whose data may count for it); the
+registry decides which of them count (:func:`attributed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds
+from services.scoring.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds, recompute_registry
 from thidua.contracts.criteria import Criterion
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ, Period
+from thidua.contracts.registry import Registry
 
 _START = "fromUnixTimestamp64Micro({start_us:Int64}, 'UTC')"
 _END = "fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')"
@@ -54,6 +59,7 @@ PARTS = ("all", "numerator", "denominator", "denominator_only")
 @dataclass(frozen=True)
 class EvidenceItem:
     id: str
+    unit_id: str  # the unit the winning version names (a closed unit's items: its own id)
     time: datetime
     source: str
     event_id: str
@@ -72,6 +78,7 @@ class EvidenceItem:
             "event_id": self.event_id,
             "versions": self.versions,
             "superseded": self.versions - 1,
+            "unit_id": self.unit_id,
             "fields": self.fields,
             "in_numerator": self.in_numerator,
             "in_denominator": self.in_denominator,
@@ -79,9 +86,28 @@ class EvidenceItem:
 
 
 def unit_condition(column: str) -> str:
-    """The SQL condition that ``column`` (a unit id) is the unit asked for. One place, so the
-    attribution of a closed unit's items to its successor (SPEC §7.2) can widen it."""
-    return f"{column} = {{unit_id:String}}"
+    """The SQL condition that ``column`` (a unit id) is one of the candidates: the unit asked
+    for and the units whose data may count for it (SPEC §7.2)."""
+    return f"{column} IN {{units:Array(String)}}"
+
+
+def candidates(registry: Registry, unit_id: str) -> list[str]:
+    """``unit_id`` and every unit whose data counts for it on some day."""
+    sources = {src for src, _lo, _hi, owner in registry.ownership_intervals() if owner == unit_id}
+    return sorted({unit_id, *sources})
+
+
+def attributed(
+    registry: Registry, unit_id: str, items: Sequence[EvidenceItem], stock_day: date | None
+) -> list[EvidenceItem]:
+    """The items that count for ``unit_id``: their unit's owner on the item's day is it (a
+    flow: its winning version's local day; a stock: ``stock_day``)."""
+    return [
+        item
+        for item in items
+        if registry.owner(item.unit_id, stock_day or item.time.astimezone(LOCAL_TZ).date())
+        == unit_id
+    ]
 
 
 def _winners_sql(event_type: EventType, flow: bool, unit_column: str) -> str:
@@ -121,7 +147,8 @@ def _event_sql(event_type: EventType, flow: bool, num: str, den: str) -> str:
     return f"""
 WITH {_winners_sql(event_type, flow, unit_column)}
 SELECT entity_key, won_at, won_source, won_id, versions, w, 1.0, 1.0,
-       toUInt8({num}) AS in_num, toUInt8({den}) AS in_den, CAST([], 'Array(String)')
+       toUInt8({num}) AS in_num, toUInt8({den}) AS in_den, CAST([], 'Array(String)'),
+       JSONExtractString(w, '{unit_column}')
 FROM mine WHERE in_num OR in_den
 ORDER BY won_at, entity_key
 """
@@ -152,7 +179,8 @@ trained AS (
     GROUP BY staff_id
 )
 SELECT entity_key, won_at, won_source, won_id, versions, w, 1.0, 1.0,
-       toUInt8({num}) AS in_num, toUInt8({den}) AS in_den, arraySort(programs)
+       toUInt8({num}) AS in_num, toUInt8({den}) AS in_den, arraySort(programs),
+       JSONExtractString(w, 'unit_id')
 FROM staff LEFT JOIN trained USING (staff_id)
 WHERE in_num OR in_den
 ORDER BY won_at, entity_key
@@ -164,7 +192,7 @@ def _indicator_sql(criterion_id: str) -> str:
 WITH {_winners_sql(EventType.INDICATOR_OBSERVED, False, "unit_id")}
 SELECT entity_key, won_at, won_source, won_id, versions, w,
        JSONExtractFloat(w, 'numerator'), JSONExtractFloat(w, 'denominator'), 1, 1,
-       CAST([], 'Array(String)')
+       CAST([], 'Array(String)'), JSONExtractString(w, 'unit_id')
 FROM mine WHERE JSONExtractString(w, 'indicator') = '{criterion_id}'
 """
 
@@ -172,7 +200,11 @@ FROM mine WHERE JSONExtractString(w, 'indicator') = '{criterion_id}'
 def query(
     client: Client, criterion: Criterion, tier: Any, unit_id: str, period: Period
 ) -> list[EvidenceItem]:
-    """Every entity ``criterion`` counted for ``unit_id`` in ``period``."""
+    """Every entity ``criterion`` counted for ``unit_id`` in ``period`` (stocks as of the
+    unit's end in it: the period's end, or its closing day)."""
+    registry = recompute_registry(client)
+    standing = registry.standing(unit_id, period)
+    until = standing.until if standing is not None else period.end_day
     if criterion.source == "indicator":
         event_type = EventType.INDICATOR_OBSERVED
         sql = _indicator_sql(criterion.id)
@@ -184,13 +216,18 @@ def query(
             sql = _staff_sql(num, den)
         else:
             sql = _event_sql(event_type, criterion.kind == "flow", num, den)
-    parameters = {**_bounds(period), "unit_id": unit_id}
+    flow = criterion.kind == "flow"
+    parameters = {
+        **_bounds(period.start_day, period.end_day if flow else until),
+        "units": candidates(registry, unit_id),
+    }
     rows = client.query(sql, parameters=parameters).result_rows
-    return [_item(event_type, row) for row in rows]
+    items = [_item(event_type, row) for row in rows]
+    return attributed(registry, unit_id, items, None if flow else until - timedelta(days=1))
 
 
 def _item(event_type: EventType, row: Sequence[Any]) -> EvidenceItem:
-    key, won_at, source, event_id, versions, raw, num, den, in_num, in_den, trained = row
+    key, won_at, source, event_id, versions, raw, num, den, in_num, in_den, trained, unit = row
     data = orjson.loads(raw)
     id_field, deciding = _DECIDING[event_type]
     fields = {name: data.get(name) for name in deciding}
@@ -199,6 +236,7 @@ def _item(event_type: EventType, row: Sequence[Any]) -> EvidenceItem:
     moment = won_at if won_at.tzinfo else won_at.replace(tzinfo=UTC)
     return EvidenceItem(
         id=str(data.get(id_field) or key),
+        unit_id=str(unit),
         time=moment,
         source=str(source),
         event_id=str(event_id),

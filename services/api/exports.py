@@ -12,6 +12,7 @@ from typing import Any, Literal
 from openpyxl import Workbook
 
 from services.api import xlsx
+from services.api.exports_safe import csv_cell
 from services.api.views import PeriodView
 from services.api.xlsx import WIDE, Column
 from thidua.contracts.criteria import CriteriaConfig
@@ -204,4 +205,4 @@ def _csv_value(value: Any, decimal_comma: bool) -> Any:
             return int(value)
         text = repr(value)
         return text.replace(".", ",") if decimal_comma else text
-    return value
+    return csv_cell(value)

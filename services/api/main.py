@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 
 from services.api.app import create_app
-from thidua.contracts.criteria import load_criteria
+from thidua.http_guard import uvicorn_options
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
@@ -31,11 +31,10 @@ def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
             exc,
         )
         return None
-    config = load_criteria(settings.criteria_file)
     writer = Writer(
         settings,
         client,
-        config,
+        app.state.service.plans,
         on_refresh=[app.state.on_refresh],
         on_results=[app.state.service.accept],
     )
@@ -70,6 +69,7 @@ def run() -> None:
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=3,
             access_log=False,
+            **uvicorn_options(settings),
         )
     finally:
         if writer is not None:

@@ -48,8 +48,24 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Invalid request",
         "A parameter or the body does not match the OpenAPI document; see `errors`.",
     ),
-    "unauthorized": ("Unauthorized", "Send `Authorization: Bearer <read token>`."),
-    "forbidden": ("Forbidden", "The token is not one of the api's read tokens."),
+    "unauthorized": (
+        "Unauthorized",
+        "Send `Authorization: Bearer <token>`: a read token, or for writes a write token.",
+    ),
+    "forbidden": ("Forbidden", "The token is not one of the api's read (or write) tokens."),
+    "too-many-silences": (
+        "Too many silences",
+        "The cap on silences in force is reached: expire one first (THIDUA_API_MAX_SILENCES).",
+    ),
+    "too-many-streams": (
+        "Too many live streams",
+        "The cap on open SSE streams is reached (THIDUA_API_MAX_STREAMS); retry later.",
+    ),
+    "too-large": ("Content too large", "The request body is over THIDUA_API_MAX_BODY_BYTES."),
+    "request-timeout": (
+        "Request timeout",
+        "The request body did not arrive within THIDUA_HTTP_BODY_TIMEOUT_SECONDS.",
+    ),
 }
 
 
@@ -89,6 +105,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Json:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status in (429, 503):
+            headers = {"Retry-After": "5"}
         return problem_response(request, exc.status, exc.slug, exc.detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -5,7 +5,7 @@ Ratios are fractions (0.8), scores 0–100 unrounded, times RFC 3339 with the +0
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -34,6 +34,18 @@ FIELD_DOCS = {
     "denominator": "items counted in the denominator (0: no data)",
     "target": "the plan's target as a fraction (0.8 = 80%)",
     "met": "value ≥ target",
+    "plans": "every configured plan (a directory of plan files), oldest first",
+    "plan_id": "the plan's id: its phase period (phase-2021-2025)",
+    "plan_provisional": "the plan's targets are provisional",
+    "provisional": "the plan's targets are provisional until the province adopts its own",
+    "note": "why the plan is provisional",
+    "target_date": "when the plan's targets are due",
+    "final": "false while the period has not ended: tạm tính",
+    "started": "the period has begun",
+    "scored": "always false: shown beside the score, never part of it",
+    "successor_id": "the unit its data counts for once closed (SPEC §7.2)",
+    "successor_name": "the successor's name in the period",
+    "closed_at": "closing time when the unit closed inside the period (SPEC §7.2)",
     "attainment": "min(value / target, 1); a boolean 1 or 0; 0 without data",
     "weight": "the criterion's weight in the score (default 1)",
     "value": "numerator / denominator; null without data",
@@ -98,15 +110,37 @@ def _examples(*examples: dict[str, Any], forbid_extra: bool = False) -> ConfigDi
     return ConfigDict(json_schema_extra=extra)
 
 
+class PlanFields(Documented):
+    """Which plan scored the answer, and whether it can still move (SPEC §7.1)."""
+
+    plan_id: str = Field(description="the plan in force on the period's last day")
+    plan_provisional: bool = Field(description="the plan's targets are provisional")
+    plan_note: str | None = Field(None, description="why the plan is provisional")
+    final: bool = Field(description="false while the period has not ended: tạm tính")
+
+
+_PLAN = {
+    "plan_id": "phase-2021-2025",
+    "plan_provisional": False,
+    "plan_note": None,
+    "final": True,
+}
+
+
 class RankingItem(Documented):
     rank: int = Field(ge=1, description="competition rank within the tier (and block): 1,2,2,4")
     unit_id: str
-    name: str
+    name: str = Field(description="the unit's name at the period's end (or at its closing)")
     block: str | None = Field(None, description="khối thi đua")
     score: float = Field(ge=0, le=100, description="0–100, unrounded")
     criteria_met: int
     criteria_total: int
     no_data: list[str] = Field(description="criteria without data (attainment 0)")
+    closed_at: AwareDatetime | None = Field(
+        None, description="the unit closed inside the period (ranked as of then, never awarded)"
+    )
+    successor_id: str | None = Field(None, description="the unit its data counts for once closed")
+    successor_name: str | None = Field(None, description="the successor's name in the period")
 
 
 _RANKING_ITEM = {
@@ -118,16 +152,20 @@ _RANKING_ITEM = {
     "criteria_met": 15,
     "criteria_total": 16,
     "no_data": [],
+    "closed_at": None,
+    "successor_id": None,
+    "successor_name": None,
 }
 
 
-class Rankings(Documented):
+class Rankings(PlanFields):
     model_config = _examples(
         {
             "tier": "province_agency",
             "period": "2025",
             "block": None,
             "generated_at": GENERATED_AT,
+            **_PLAN,
             "items": [_RANKING_ITEM],
         }
     )
@@ -166,7 +204,25 @@ class MissingForAward(Documented):
     )
 
 
-class ScorecardOut(Documented):
+class Rate766(Documented):
+    label: str
+    numerator: float
+    denominator: float
+    value: float | None = Field(description="null: no dossier said (denominator 0)")
+
+
+class Index766(Documented):
+    """ "Chỉ số 766 (tham khảo)": the national index's dossier rates of the period, shown
+    beside the score and never part of it (thidua/contracts/index766.py)."""
+
+    label: str = "Chỉ số 766 (tham khảo)"
+    scored: Literal[False] = False
+    on_time: Rate766 = Field(description="processed on time / processed (766 rule 2.1)")
+    digitised: Rate766 = Field(description="with a digitised component / stated (rule 4.3)")
+    paid_online: Rate766 = Field(description="paid online / a fee was due (rule 3.6)")
+
+
+class ScorecardOut(PlanFields):
     model_config = _examples(
         {
             "unit_id": "so-tttt",
@@ -174,8 +230,12 @@ class ScorecardOut(Documented):
             "tier": "province_agency",
             "block": "khoi-1",
             "active": True,
+            "closed_at": None,
+            "successor_id": None,
+            "successor_name": None,
             "period": "2025",
             "generated_at": GENERATED_AT,
+            **_PLAN,
             "score": 97.5,
             "rank": 1,
             "criteria_met": 15,
@@ -215,10 +275,13 @@ class ScorecardOut(Documented):
     tier: Tier
     block: str | None
     active: bool
+    closed_at: AwareDatetime | None = Field(None, description="closed inside the period")
+    successor_id: str | None = None
+    successor_name: str | None = None
     period: str
     generated_at: AwareDatetime
     score: float = Field(ge=0, le=100)
-    rank: int | None = Field(description="null: not ranked (inactive at the period's end)")
+    rank: int | None = Field(description="null: not ranked (inactive on every day of the period)")
     criteria_met: int
     criteria_total: int
     no_data: list[str]
@@ -227,6 +290,9 @@ class ScorecardOut(Documented):
     criteria: list[CriterionEvidence]
     missing_for_award: list[MissingForAward] = Field(
         description="criteria not met yet: what the unit lacks for the provincial award"
+    )
+    index_766: Index766 | None = Field(
+        None, description="Chỉ số 766 (tham khảo): shown, not scored"
     )
 
 
@@ -241,13 +307,14 @@ class AwardItem(Documented):
     criteria_total: int
 
 
-class Awards(Documented):
+class Awards(PlanFields):
     model_config = _examples(
         {
             "period": "2025",
             "tier": None,
             "award": "Bằng khen Chủ tịch UBND tỉnh",
             "generated_at": GENERATED_AT,
+            **_PLAN,
             "items": [
                 {
                     "unit_id": "so-tttt",
@@ -276,6 +343,10 @@ class EvidenceItem(Documented):
     event_id: str = Field(description="the winning version's CloudEvents id")
     versions: int = Field(ge=1, description="versions of this entity received")
     superseded: int = Field(ge=0, description="versions replaced by the winning one")
+    unit_id: str = Field(
+        description="the unit its winning version names: a closed unit's, when it counts for "
+        "its successor (SPEC §7.2)"
+    )
     fields: dict[str, Any] = Field(description="the winning version's fields that decided")
     in_numerator: bool = Field(description="counted in the numerator")
     in_denominator: bool = Field(description="counted in the denominator")
@@ -367,6 +438,7 @@ class MatrixItem(Documented):
     criteria_total: int
     closed_at: AwareDatetime | None = Field(description="closed in the period (SPEC §7.2)")
     successor_id: str | None = Field(description="the unit it merged into, when closed")
+    successor_name: str | None = Field(description="the successor's name in the period")
     cells: list[MatrixCell] = Field(description="one per criterion, in the order of `criteria`")
 
 
@@ -646,31 +718,46 @@ class CriterionInfo(Documented):
     targets: dict[str, float]
 
 
-class Catalog(Documented):
-    model_config = _examples(
-        {
-            "plan": "Kế hoạch 154/KH-UBND ngày 12/8/2022",
-            "award": "Bằng khen Chủ tịch UBND tỉnh",
-            "phase": "phase-2021-2025",
-            "tiers": [{"id": "province_agency", "label": "Sở, ban, ngành cấp tỉnh"}],
-            "criteria": [
-                {
-                    "id": "C03",
-                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
-                    "kind": "flow",
-                    "boolean": False,
-                    "targets": {"province_agency": 0.8},
-                }
-            ],
-            "periods": ["2025", "rolling-30d", "phase-2021-2025", "2025-Q4"],
-        }
-    )
-    plan: str
+class PlanInfo(Documented):
+    plan_id: str
+    title: str
+    start: date = Field(description="first day of the phase")
+    end: date = Field(description="the day after the phase")
+    target_date: date
+    provisional: bool
+    note: str | None
     award: str
-    phase: str
+
+
+class PeriodTier(Documented):
+    id: Tier
+    label: str
+    ranked: int = Field(description="units ranked in the period")
+    until: date | None = Field(
+        None, description="every ranked unit of the tier closed by then (e.g. districts)"
+    )
+
+
+class PeriodInfo(Documented):
+    id: str
+    kind: Literal["year", "quarter", "phase", "rolling"]
+    plan_id: str
+    plan_provisional: bool
+    final: bool
+    started: bool
+    tiers: list[PeriodTier] = Field(description="tiers with at least one ranked unit")
+
+
+class Catalog(Documented):
+    plan: str = Field(description="title of the plan in force today")
+    award: str
+    phase: str = Field(description="plan_id of the plan in force today")
+    plans: list[PlanInfo]
     tiers: list[TierLabel]
-    criteria: list[CriterionInfo]
-    periods: list[str]
+    criteria: list[CriterionInfo] = Field(description="the criteria of the plan in force today")
+    periods: list[PeriodInfo] = Field(
+        description="every period some plan scores, newest first; started ones first"
+    )
 
 
 class Blocks(Documented):

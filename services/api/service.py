@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date
+from datetime import datetime
 from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
@@ -22,15 +22,15 @@ from services.api.views import PeriodView, now_local, rfc3339
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
+from thidua.contracts.plans import Plans, final
+from thidua.contracts.registry import Registry, Standing
 from thidua.contracts.scorecard import Scorecard
 
 log = logging.getLogger(__name__)
 
 
 class ComputePeriod(Protocol):
-    def __call__(
-        self, client: Client, config: CriteriaConfig, period: Period
-    ) -> list[Scorecard]: ...
+    def __call__(self, client: Client, plans: Plans, period: Period) -> list[Scorecard]: ...
 
 
 def default_compute() -> ComputePeriod:
@@ -43,12 +43,12 @@ class KpiService:
     def __init__(
         self,
         client: Client,
-        config: CriteriaConfig,
+        plans: Plans,
         compute: ComputePeriod | None = None,
         rolling_ttl: float = 60.0,
     ) -> None:
         self.client = client
-        self.config = config
+        self.plans = plans
         self._compute = compute
         self.rolling_ttl = rolling_ttl
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="api-cache")
@@ -57,10 +57,13 @@ class KpiService:
         self.periods: SwrCache[str, PeriodView] = SwrCache(
             "periods", self.pool, max_entries=128, on_loaded=self._loaded
         )
+        # The registry's versions, for the catalog's tiers per period (reloaded on refresh).
+        self.registry: SwrCache[str, Registry] = SwrCache("registry", self.pool, max_entries=1)
 
     # ----- periods -------------------------------------------------------------------------
     def parse(self, text: str) -> Period:
-        return parse_period(text, now_local())
+        """A period some plan scores (SPEC §7.1), else PeriodError: checked before any work."""
+        return self.plans.parse(text, now_local())
 
     async def view(self, period: Period) -> PeriodView:
         ttl = self.rolling_ttl if period.id == ROLLING_30D else None
@@ -72,10 +75,10 @@ class KpiService:
 
     def _loader(self, period_id: str) -> Callable[[], PeriodView]:
         def load() -> PeriodView:
-            period = parse_period(period_id, now_local())  # rolling-30d: the window of now
+            period = self.plans.parse(period_id, now_local())  # rolling-30d: the window of now
             compute = self._compute or default_compute()
-            cards = compute(self.client, self.config, period)
-            return PeriodView.build(period, list(cards), now_local())
+            cards = compute(self.client, self.plans, period)
+            return PeriodView.build(period, self.plans.for_period(period), list(cards), now_local())
 
         return load
 
@@ -90,19 +93,14 @@ class KpiService:
 
         current = today(now_local())
         first = [str(current.year), f"{current.year}-Q{(current.month - 1) // 3 + 1}", ROLLING_30D]
-        rest = [p.id for p in standard_periods(now_local(), self.config.phase)]
-        return list(dict.fromkeys([*first, *rest]))  # the likeliest reads load first
+        rest = [p.id for p in standard_periods(now_local(), self.plans)]
+        return list(
+            dict.fromkeys([*(p for p in first if p in rest), *rest])
+        )  # the likeliest reads load first
 
     def quarter_ids(self) -> list[str]:
-        """Every started quarter since the phase began (the trend's x axis)."""
-        current = today(now_local())
-        first = parse_period(self.config.phase).start_day.year
-        return [
-            f"{year}-Q{q}"
-            for year in range(first, current.year + 1)
-            for q in range(1, 5)
-            if date(year, 3 * q - 2, 1) <= current
-        ]
+        """Every started quarter of every plan (the trend's x axis)."""
+        return [p.id for p in self.plans.periods(now_local()) if p.kind == "quarter"]
 
     # ----- refresh -------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str], None]) -> None:
@@ -115,7 +113,8 @@ class KpiService:
         again (that doubled the work of every refresh)."""
         now = now_local()
         for period_id, cards in results.items():
-            view = PeriodView.build(parse_period(period_id, now), list(cards), now)
+            period = parse_period(period_id, now)
+            view = PeriodView.build(period, self.plans.for_period(period), list(cards), now)
             if self.periods.put(period_id, view):
                 self._accepted.add(period_id)
 
@@ -126,6 +125,8 @@ class KpiService:
         reload."""
         standard = set(self.standard_period_ids())
         accepted, self._accepted = self._accepted, set()
+        for key in self.registry.keys():
+            self.registry.mark_stale(key)
         for period_id in self.periods.keys():
             if period_id in accepted:
                 continue
@@ -146,7 +147,7 @@ class KpiService:
         points: list[dict[str, Any]] = []
         last: Scorecard | None = None
         for period_id in self.quarter_ids():
-            view = await self.view(parse_period(period_id))
+            view = await self.view(self.parse(period_id))
             card = view.by_unit.get(unit_id)
             if card is not None:
                 last = card
@@ -169,12 +170,18 @@ class KpiService:
             "points": points,
         }
 
-    def catalog(self) -> dict[str, Any]:
+    async def catalog(self) -> dict[str, Any]:
+        now = now_local()
+        current = self.plans.current(now) or self.plans.plans[-1]
+        registry = await self.registry.get("registry", self._load_registry)
+        started = self.plans.periods(now)
+        future = [p for p in self.plans.periods(now, started_only=False) if p not in started]
         return {
-            "plan": self.config.plan,
-            "award": self.config.award,
-            "phase": self.config.phase,
-            "tiers": [{"id": t.value, "label": label} for t, label in self.config.tiers.items()],
+            "plan": current.plan,
+            "award": current.award,
+            "phase": current.plan_id,
+            "plans": [_plan_info(plan) for plan in self.plans],
+            "tiers": [{"id": t.value, "label": label} for t, label in current.tiers.items()],
             "criteria": [
                 {
                     "id": c.id,
@@ -183,17 +190,47 @@ class KpiService:
                     "boolean": c.boolean,
                     "targets": {t.value: v for t, v in c.targets.items()},
                 }
-                for c in self.config.criteria
+                for c in current.criteria
             ],
-            "periods": self._catalog_periods(),
+            "periods": [
+                self._period_info(p, registry, now, p in started)
+                for p in [*_newest_first(started), *_newest_first(future)]
+            ],
         }
 
-    def _catalog_periods(self) -> list[str]:
-        current = today(now_local())
-        first = parse_period(self.config.phase).start_day.year
-        years = [str(y) for y in range(current.year, first - 1, -1)]
-        quarters = list(reversed(self.quarter_ids()))
-        return [*years, ROLLING_30D, self.config.phase, *quarters]
+    def _load_registry(self) -> Registry:
+        from thidua.store.kpi import read_registry
+
+        return read_registry(self.client)
+
+    def _period_info(
+        self, period: Period, registry: Registry, now: datetime, started: bool
+    ) -> dict[str, Any]:
+        plan = self.plans.for_period(period)
+        ranked: dict[Tier, list[Standing]] = {}
+        for standing in registry.standings(period).values():
+            if standing.ranked:
+                ranked.setdefault(standing.info.tier, []).append(standing)
+        tiers = []
+        for tier, label in plan.tiers.items():
+            units = ranked.get(tier, [])
+            if units:
+                closings = [s.info.closed_at for s in units]
+                until = None
+                if all(closings):
+                    until = max(c.date() for c in closings if c is not None)
+                tiers.append(
+                    {"id": tier.value, "label": label, "ranked": len(units), "until": until}
+                )
+        return {
+            "id": period.id,
+            "kind": period.kind,
+            "plan_id": plan.plan_id,
+            "plan_provisional": plan.provisional,
+            "final": final(period, now),
+            "started": started,
+            "tiers": tiers,
+        }
 
     async def blocks(self, period: Period, tier: Tier) -> list[str]:
         return (await self.view(period)).blocks(tier)
@@ -204,9 +241,30 @@ class KpiService:
         from services.scoring.recompute import compare_report, report_json
         from thidua.store.periods_index import standard_periods
 
-        periods = standard_periods(now_local(), self.config.phase)
-        future = self.pool.submit(compare_report, self.client, self.config, periods)
+        periods = standard_periods(now_local(), self.plans)
+        future = self.pool.submit(compare_report, self.client, self.plans, periods)
         return report_json(await asyncio.wrap_future(future))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+_KIND_ORDER = {"rolling": 0, "year": 1, "phase": 2, "quarter": 3}
+
+
+def _newest_first(periods: Sequence[Period]) -> list[Period]:
+    """rolling-30d, then years, phases and quarters, each kind newest first."""
+    return sorted(periods, key=lambda p: (_KIND_ORDER[p.kind], -p.end_day.toordinal()))
+
+
+def _plan_info(plan: CriteriaConfig) -> dict[str, Any]:
+    return {
+        "plan_id": plan.plan_id,
+        "title": plan.plan,
+        "start": plan.phase.start,
+        "end": plan.phase.end,
+        "target_date": plan.target_date,
+        "provisional": plan.provisional,
+        "note": plan.note,
+        "award": plan.award,
+    }

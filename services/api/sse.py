@@ -21,6 +21,17 @@ class RankingsHub:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queues: set[asyncio.Queue[str]] = set()
+        self.reserved = 0  # streams admitted (counted from admission to the response's end)
+
+    def admit(self, limit: int) -> bool:
+        """Reserve one of ``limit`` stream places (event loop only); :meth:`release` it."""
+        if self.reserved >= limit:
+            return False
+        self.reserved += 1
+        return True
+
+    def release(self) -> None:
+        self.reserved -= 1
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

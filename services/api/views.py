@@ -17,6 +17,7 @@ import orjson
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import LOCAL_TZ, Period
+from thidua.contracts.plans import final
 from thidua.contracts.scorecard import CriterionResult, Scorecard, rank_by_tier
 
 
@@ -31,6 +32,7 @@ def rfc3339(moment: datetime) -> str:
 @dataclass
 class PeriodView:
     period: Period
+    plan: CriteriaConfig  # in force on the period's last day
     cards: list[Scorecard]  # ranked within tier
     computed_at: datetime
     by_unit: dict[str, Scorecard] = field(default_factory=dict)
@@ -38,17 +40,30 @@ class PeriodView:
     _encoded: dict[tuple[str, ...], tuple[bytes, bytes]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, period: Period, cards: list[Scorecard], computed_at: datetime) -> PeriodView:
+    def build(
+        cls, period: Period, plan: CriteriaConfig, cards: list[Scorecard], computed_at: datetime
+    ) -> PeriodView:
         # Ranks are recomputed here rather than trusted from the loader: one rule, SPEC §3.
         by_tier = rank_by_tier(cards)
         ranked = [card for group in by_tier.values() for card in group]
-        view = cls(period, ranked, computed_at, {c.unit.unit_id: c for c in ranked})
+        view = cls(period, plan, ranked, computed_at, {c.unit.unit_id: c for c in ranked})
         view._ranked[None] = by_tier
         return view
 
     @property
     def generated_at(self) -> str:
         return rfc3339(self.computed_at)
+
+    @property
+    def plan_fields(self) -> dict[str, Any]:
+        """SPEC §7.1 on every answer: the plan that scored it, and whether it may still move
+        (computed before the period's end: tạm tính)."""
+        return {
+            "plan_id": self.plan.plan_id,
+            "plan_provisional": self.plan.provisional,
+            "plan_note": self.plan.note,
+            "final": final(self.period, self.computed_at),
+        }
 
     def ranked(self, tier: Tier, block: str | None = None) -> list[Scorecard]:
         block = block or None
@@ -71,6 +86,7 @@ class PeriodView:
                 "criteria_met": card.criteria_met,
                 "criteria_total": card.criteria_total,
                 "no_data": list(card.no_data),
+                **self._closing(card),
             }
             for card in self.ranked(tier, block)
             if card.rank is not None
@@ -80,7 +96,20 @@ class PeriodView:
             "period": self.period.id,
             "block": block,
             "generated_at": self.generated_at,
+            **self.plan_fields,
             "items": items,
+        }
+
+    def _closing(self, card: Scorecard) -> dict[str, Any]:
+        """SPEC §7.2: when the unit closed, and whom its data counts for since (by name too,
+        as the period shows it: the successor may be of another tier)."""
+        closed_at = card.unit.closed_at
+        successor = card.unit.successor_id if closed_at or not card.unit.active else None
+        known = self.by_unit.get(successor) if successor else None
+        return {
+            "closed_at": rfc3339(closed_at) if closed_at else None,
+            "successor_id": successor,
+            "successor_name": known.unit.name if known else None,
         }
 
     def rankings_bytes(self, tier: Tier, block: str | None) -> bytes:
@@ -96,18 +125,21 @@ class PeriodView:
             cached = self._encoded[key] = (body, etag)
         return cached
 
-    def scorecard(self, config: CriteriaConfig, unit_id: str) -> dict[str, Any] | None:
+    def scorecard(self, unit_id: str) -> dict[str, Any] | None:
         card = self.by_unit.get(unit_id)
         if card is None:
             return None
+        config = self.plan
         return {
             "unit_id": card.unit.unit_id,
             "name": card.unit.name,
             "tier": card.unit.tier.value,
             "block": card.unit.block,
             "active": card.unit.active,
+            **self._closing(card),
             "period": self.period.id,
             "generated_at": self.generated_at,
+            **self.plan_fields,
             "score": card.score,
             "rank": card.rank,
             "criteria_met": card.criteria_met,
@@ -117,6 +149,7 @@ class PeriodView:
             "awardable_period": self.period.awardable,
             "criteria": [_criterion(config, r) for r in card.criteria],
             "missing_for_award": [_missing(config, r) for r in card.criteria if not r.met],
+            "index_766": card._extra.get("index_766"),
         }
 
     def awards(self, tier: Tier | None) -> list[dict[str, Any]]:

@@ -25,19 +25,24 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest import metrics
+from services.ingest.dvcqg_routes import router as dvcqg_router
 from services.ingest.errors import Refused
 from services.ingest.openapi_docs import extra_components, finish_document
 from services.ingest.routes import router
 from services.ingest.state import IngestState
 from thidua.docs import serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders, header
 from thidua.settings import IngestSettings
 
-_ENDPOINTS = frozenset({"/v1/events", "/v1/xapi/statements", "/v1/edxml"})
+_ENDPOINTS = frozenset(
+    {"/v1/events", "/v1/xapi/statements", "/v1/edxml", "/v1/dvcqg/dossiers", "/v1/dvcqg/procedures"}
+)
 _OVERLOADED = b'{"error":"overloaded: too many requests in flight, retry later","errors":[]}'
 
 
 class LoadShedding:
-    """Pure ASGI: 429 above the in-flight limit (before reading a byte), latency histogram."""
+    """Pure ASGI: 429 above the in-flight limit, latency histogram. It runs once the body is in
+    (:class:`BufferedBody` outside it): a slow upload holds no slot."""
 
     def __init__(self, app: ASGIApp, max_inflight: int) -> None:
         self.app = app
@@ -106,10 +111,29 @@ def create_app(settings: IngestSettings) -> FastAPI:
     serve_docs(app)
     app.state.ingest = state
     app.include_router(router)
+    app.include_router(dvcqg_router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
     _add_operations(app, state)
     _publish_components(app)
     app.add_middleware(LoadShedding, max_inflight=settings.ingest_max_inflight)
+
+    def known_caller(scope: Scope) -> bool:
+        # Only a known token's body is read before the app runs: others get their 401 unread.
+        authorization = header(scope, b"authorization")
+        return (
+            state.auth.identify(authorization.decode("latin-1") if authorization else None)
+            is not None
+        )
+
+    app.add_middleware(
+        BufferedBody,
+        max_bytes=settings.ingest_max_body_bytes,
+        seconds=settings.http_body_timeout_seconds,
+        refuse_over_limit=False,
+        content_type=b"application/json",
+        admit=known_caller,
+    )
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -8,9 +8,11 @@ environment variable that holds the token itself (``token_env``, hashed when loa
       - name: dvc-portal
         token_sha256: 5e88…          # sha256(token) in hex
         types: ["vn.thidua.dvc.*"]   # fnmatch globs over CloudEvents `type`
-        ce_sources: ["/dvc/*"]       # globs over CloudEvents `source` (default: any)
+        ce_sources: ["/dvc/*"]       # globs over CloudEvents `source` (required with types;
+                                     # '*' only when meant)
         xapi: false                  # may POST /v1/xapi/statements
         edxml: false                 # may POST /v1/edxml
+        dvcqg: false                 # may POST /v1/dvcqg/dossiers and /v1/dvcqg/procedures
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ class SourceSystem:
     name: str
     token_sha256: str
     types: tuple[str, ...] = ()
-    ce_sources: tuple[str, ...] = ("*",)
+    ce_sources: tuple[str, ...] = ()
     xapi: bool = False
     edxml: bool = False
+    dvcqg: bool = False
 
     def may_send(self, event_type: EventType | str) -> bool:
         return any(fnmatchcase(str(event_type), pattern) for pattern in self.types)
@@ -48,7 +51,15 @@ class SourceSystem:
 
 
 # Dev mode (THIDUA_INGEST_OPEN=true and no file): any caller may send anything.
-OPEN_SOURCE = SourceSystem(name="open", token_sha256="", types=("*",), xapi=True, edxml=True)
+OPEN_SOURCE = SourceSystem(
+    name="open",
+    token_sha256="",
+    types=("*",),
+    ce_sources=("*",),
+    xapi=True,
+    edxml=True,
+    dvcqg=True,
+)
 
 
 def sha256_hex(token: str) -> str:
@@ -97,9 +108,15 @@ def load_sources(path: Path) -> list[SourceSystem]:
             raise AuthConfigError(f"{path}: source {name!r} shares its token with another")
         seen.add(digest)
         types = entry.get("types") or []
-        ce_sources = entry.get("ce_sources") or ["*"]
+        ce_sources = entry.get("ce_sources") or []
         if not isinstance(types, list) or not isinstance(ce_sources, list):
             raise AuthConfigError(f"{path}: source {name!r}: types/ce_sources must be lists")
+        if types and not ce_sources:
+            # A token is bound to its CloudEvents sources explicitly: no implicit '*'.
+            raise AuthConfigError(
+                f"{path}: source {name!r}: list the CloudEvents sources it sends as "
+                "(ce_sources: ['/its/source/*']; '*' only when meant)"
+            )
         systems.append(
             SourceSystem(
                 name=name,
@@ -108,6 +125,7 @@ def load_sources(path: Path) -> list[SourceSystem]:
                 ce_sources=tuple(str(s) for s in ce_sources),
                 xapi=bool(entry.get("xapi", False)),
                 edxml=bool(entry.get("edxml", False)),
+                dvcqg=bool(entry.get("dvcqg", False)),
             )
         )
     return systems

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 from pydantic import ValidationError
 
-from thidua.contracts.events import EventType, entity_key, validate_data
+from thidua.contracts.events import EventType, entity_key, time_problem, validate_data
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -133,8 +133,11 @@ def _data_reasons(exc: ValidationError) -> list[str]:
     return reasons
 
 
-def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
-    """Check one CloudEvent against SPEC §4; every reason found is reported, not just the first."""
+def validate_envelope(
+    index: int, envelope: Any, received_at: datetime | None = None
+) -> PendingEvent | Problem:
+    """Check one CloudEvent against SPEC §4 and §7.3; every reason found is reported, not just
+    the first."""
     if not isinstance(envelope, dict):
         return Problem(index, "event must be a JSON object")
     reasons: list[str] = []
@@ -154,6 +157,10 @@ def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
             moment = parse_time(envelope["time"])
         except ValueError as exc:
             reasons.append(str(exc))
+        else:
+            late = time_problem(moment, received_at or datetime.now(UTC))
+            if late:
+                reasons.append(late)
     declared = envelope.get("datacontenttype")
     content_type = "" if declared is None else str(declared)
     if isinstance(declared, str):
@@ -175,11 +182,14 @@ def validate_envelope(index: int, envelope: Any) -> PendingEvent | Problem:
     return PendingEvent(source=source, id=event_id, type=event_type, time=moment, data=data)
 
 
-def validate_all(envelopes: Sequence[Any]) -> tuple[list[PendingEvent], list[Problem]]:
+def validate_all(
+    envelopes: Sequence[Any], received_at: datetime | None = None
+) -> tuple[list[PendingEvent], list[Problem]]:
+    received_at = received_at or datetime.now(UTC)
     events: list[PendingEvent] = []
     problems: list[Problem] = []
     for index, envelope in enumerate(envelopes):
-        result = validate_envelope(index, envelope)
+        result = validate_envelope(index, envelope, received_at)
         if isinstance(result, Problem):
             problems.append(result)
         else:

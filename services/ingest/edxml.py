@@ -35,7 +35,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from services.ingest.cloudevents import MalformedRequest, PendingEvent, Problem, parse_time
-from thidua.contracts.events import EventType
+from thidua.contracts.events import EventType, time_problem
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -98,6 +98,9 @@ def parse_message(body: bytes) -> EdxmlMessage | Problem:
     except ValueError as exc:
         reasons.append(str(exc))
         moment = None
+    late = time_problem(moment, datetime.now(UTC)) if moment is not None else None
+    if late:  # before the registry is asked (SPEC §7.3)
+        reasons.append(late)
     if reasons:
         return Problem(0, "; ".join(reasons), _TYPE)
     return EdxmlMessage(document_id, from_organ, to_organs, _signed(root), moment)
@@ -143,11 +146,15 @@ def to_event(
     if from_unit is None:
         return Problem(0, f"unknown OrganId {message.from_organ[:100]!r} (From)", _TYPE)
     to_units = [organ_units[o] for o in message.to_organs if o in organ_units]
+    received_at = received_at or datetime.now(UTC)
+    late = time_problem(message.time, received_at) if message.time else None
+    if late:
+        return Problem(0, late, _TYPE)
     return PendingEvent(
         source=source,
         id=message.document_id,
         type=_TYPE,
-        time=message.time or received_at or datetime.now(UTC),
+        time=message.time or received_at,
         data={
             "document_id": message.document_id,
             "from_unit": from_unit,

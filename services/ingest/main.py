@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.ingest.app import create_app
+from thidua.http_guard import uvicorn_options
 from thidua.settings import IngestSettings
 
 
@@ -51,6 +52,7 @@ def run() -> None:
             workers=settings.ingest_workers,
             log_level=settings.log_level.lower(),
             access_log=False,  # Prometheus counts every request; a line per request costs
+            **uvicorn_options(settings),
         )
     finally:
         if metrics_dir is not None:

@@ -73,6 +73,16 @@ PRODUCER_ERRORS = Counter(
 ORGAN_IDS_KNOWN = Gauge(
     "thidua_ingest_organ_ids_known", "OrganId codes mapped to units", multiprocess_mode="livemax"
 )
+PROCEDURES_KNOWN = Gauge(
+    "thidua_ingest_procedures_known",
+    "procedures read from procedure.upserted (for the DVCQG adapter's channel)",
+    multiprocess_mode="livemax",
+)
+DVCQG_IGNORED = Counter(
+    "thidua_ingest_dvcqg_dossiers_ignored_total",
+    "DVCQG dossiers valid but never received (TrangThaiHoSo 1 or 3): not emitted",
+    ["source"],
+)
 
 
 def exposition() -> bytes:

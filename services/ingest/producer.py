@@ -20,13 +20,13 @@ from typing import Any
 
 import orjson
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from services.ingest import metrics
 from services.ingest.cloudevents import PendingEvent
 from services.ingest.partitioner import EntityPartitioner
 from thidua.contracts.events import EventType
-from thidua.contracts.topics import physical, topic_for
+from thidua.contracts.topics import Topic, physical, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "batch_size": 256 * 1024,
     "max_request_size": 8 * 1024 * 1024,
     "max_in_flight_requests_per_connection": 5,
-    # Metadata is fetched at start; if the broker vanishes, fail the request fast (503)
-    # rather than blocking the event loop.
+    # Only for the metadata fetched at start: then EventProducer sets it to 0 (never block).
     "max_block_ms": 2_000,
     "delivery_timeout_ms": 30_000,
     "request_timeout_ms": 10_000,
@@ -111,8 +110,12 @@ class EventProducer:
         self._pending = 0  # touched only on the event loop thread
         self._last_seq = 0
         self._admin: KafkaAdminClient | None = None
-        for topic in set(self._topics.values()):
+        warm = {*self._topics.values(), physical(Topic.INGEST_PROCEDURES, prefix)}
+        for topic in warm:
             self._producer.partitions_for(topic)  # warm metadata so send() never blocks
+        # From now on send() runs on the event loop: it must never wait (for metadata it lost,
+        # or anything else). It raises at once instead, and the request is answered 429.
+        self._producer.config["max_block_ms"] = 0
 
     @property
     def pending(self) -> int:
@@ -122,8 +125,9 @@ class EventProducer:
         self._last_seq = max(self._last_seq + 1, time.time_ns())
         return self._last_seq
 
-    async def produce(self, events: Sequence[PendingEvent]) -> int:
-        """Stamp, send and wait for every ack; raises Overloaded or DeliveryFailed."""
+    async def produce(self, events: Sequence[PendingEvent], topic: str | None = None) -> int:
+        """Stamp, send and wait for every ack; raises Overloaded or DeliveryFailed.
+        ``topic``: send every event there instead of its type's topic."""
         if not events:
             return 0
         if self._pending + len(events) > self._max_pending:
@@ -132,20 +136,27 @@ class EventProducer:
         on_success = acks.on_success
         on_failure: dict[str, Any] = {}
         send, topics, next_seq = self._producer.send, self._topics, self.next_seq
+        blocked: KafkaTimeoutError | None = None
+        if topic is not None:
+            topics = {event.type: topic for event in events}
         self._pending += len(events)
         metrics.PRODUCER_QUEUE.set(self._pending)
         try:
             # The hot loop of ingest: every line here runs once per event.
             for position, event in enumerate(events):
-                topic = topics[event.type]
-                failed = on_failure.get(topic)
+                target = topics[event.type]
+                failed = on_failure.get(target)
                 if failed is None:
-                    failed = on_failure[topic] = functools.partial(acks.on_failure, topic)
+                    failed = on_failure[target] = functools.partial(acks.on_failure, target)
                 try:
-                    future = send(topic, value=canonical_bytes(event, next_seq()), key=event.key)
+                    future = send(target, value=canonical_bytes(event, next_seq()), key=event.key)
+                except KafkaTimeoutError as exc:  # it would have blocked the event loop
+                    blocked = exc
+                    acks.fail_unsent(target, len(events) - position, exc)
+                    break
                 except (KafkaError, ValueError, TypeError) as exc:
-                    log.warning("producer refused a record for %s: %s", topic, exc)
-                    acks.fail_unsent(topic, len(events) - position, exc)
+                    log.warning("producer refused a record for %s: %s", target, exc)
+                    acks.fail_unsent(target, len(events) - position, exc)
                     break
                 future.add_callback(on_success)
                 future.add_errback(failed)
@@ -153,6 +164,8 @@ class EventProducer:
         finally:
             self._pending -= len(events)
             metrics.PRODUCER_QUEUE.set(self._pending)
+        if blocked is not None:
+            raise Overloaded(f"the producer cannot take records without waiting: {blocked}")
         if acks.errors:
             topic, error = next(iter(acks.errors.items()))
             raise DeliveryFailed(f"Kafka did not acknowledge records for {topic}: {error}")

@@ -26,10 +26,17 @@ log = logging.getLogger(__name__)
 
 
 class OrganMap:
-    """Pure state: each unit's latest version decides which OrganIds it owns."""
+    """Pure state: each unit's latest version decides which OrganIds it owns.
+
+    A closed unit keeps its OrganIds (its closing version may leave them out): sources lag
+    behind reforms, and a document sent under a closed unit's code still resolves to that
+    unit, whose data then counts for its successor by time (SPEC §7.2). When several units
+    claim one OrganId, an active one wins, then the lowest unit_id — never the arrival order.
+    """
 
     def __init__(self) -> None:
-        self._versions: dict[str, tuple[datetime, int, tuple[str, ...]]] = {}
+        self._versions: dict[str, tuple[datetime, int, tuple[str, ...], bool]] = {}
+        self._claims: dict[str, set[str]] = {}
         self.organ_units: dict[str, str] = {}
 
     def apply(self, event: CanonicalEvent) -> None:
@@ -37,21 +44,33 @@ class OrganMap:
             return
         unit_id = str(event.data["unit_id"])
         organs = tuple(str(o) for o in event.data.get("organ_ids") or ())
+        active = bool(event.data.get("active", True))
         previous = self._versions.get(unit_id)
         if previous is not None and (previous[0], previous[1]) >= (event.time, event.seq):
             return  # an older version arriving late changes nothing
-        self._versions[unit_id] = (event.time, event.seq, organs)
+        if not organs and not active and previous is not None:
+            organs = previous[2]  # closed: its codes still resolve to it
+        self._versions[unit_id] = (event.time, event.seq, organs, active)
+        touched = set(organs) | set(previous[2] if previous else ())
         for organ in previous[2] if previous else ():
-            if self.organ_units.get(organ) == unit_id:
-                del self.organ_units[organ]
+            self._claims.get(organ, set()).discard(unit_id)
         for organ in organs:
-            self.organ_units[organ] = unit_id
+            self._claims.setdefault(organ, set()).add(unit_id)
+        for organ in touched:
+            self._decide(organ)
+
+    def _decide(self, organ: str) -> None:
+        claims = self._claims.get(organ)
+        if not claims:
+            self.organ_units.pop(organ, None)
+            return
+        self.organ_units[organ] = min(claims, key=lambda u: (not self._versions[u][3], u))
 
 
 class OrganRegistry:
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, prefix: str, topic: Topic = Topic.EVENTS_REGISTRY) -> None:
         self._bootstrap = bootstrap
-        self._topic = physical(Topic.EVENTS_REGISTRY, prefix)
+        self._topic = physical(topic, prefix)
         self._map = OrganMap()
         self._stop = threading.Event()
         # Catch-up requests: a waiter takes ticket n; it is served once the thread has seen
@@ -111,7 +130,7 @@ class OrganRegistry:
                 for records in consumer.poll(timeout_ms=100).values():
                     for record in records:
                         self._apply(record.value)
-                metrics.ORGAN_IDS_KNOWN.set(len(self._map.organ_units))
+                self._report()
                 if self._requested > self._served:
                     self._check_caught_up(consumer, partitions)
         finally:
@@ -133,6 +152,9 @@ class OrganRegistry:
             with self._synced:
                 self._served = max(self._served, ticket)
                 self._synced.notify_all()
+
+    def _report(self) -> None:
+        metrics.ORGAN_IDS_KNOWN.set(len(self._map.organ_units))
 
     def _apply(self, raw: bytes) -> None:
         try:

@@ -6,7 +6,9 @@ Every request is judged whole before anything is produced: 401 → 415 → 413 (
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +25,16 @@ from thidua.contracts.events import EventType
 router = APIRouter(prefix="/v1", tags=["ingest"])
 _bearer = HTTPBearer(auto_error=False, description="the source system's token")
 _KNOWN_TYPES = frozenset(t.value for t in EventType)
+# Bodies above this are parsed and validated on a worker thread: a large batch or a deep XML
+# document would otherwise hold the event loop (every other request) for its whole parse.
+OFF_LOOP_BYTES = 64 * 1024
+T = TypeVar("T")
+
+
+async def _off_loop(size: int, call: Callable[..., T], *args: Any) -> T:
+    if size <= OFF_LOOP_BYTES:
+        return call(*args)
+    return await asyncio.to_thread(call, *args)
 
 
 class Accepted(BaseModel):
@@ -135,14 +147,14 @@ async def post_events(request: Request, system: Source) -> Accepted:
         if content_type == cloudevents.STRUCTURED:
             envelopes = cloudevents.parse_structured(body)
         elif content_type == cloudevents.BATCH:
-            envelopes = cloudevents.parse_batch(body)
+            envelopes = await _off_loop(len(body), cloudevents.parse_batch, body)
         else:
             envelopes = [cloudevents.binary_envelope(request.headers, body, content_type)]
     except MalformedRequest as exc:
         raise Refused(400, str(exc), source=system.name) from None
     _check_count(request, len(envelopes), system)
     _check_permissions(envelopes, system)
-    events, problems = cloudevents.validate_all(envelopes)
+    events, problems = await _off_loop(len(body), cloudevents.validate_all, envelopes)
     if problems:
         raise _refuse_invalid(problems, system, _types(envelopes))
     return Accepted(accepted=await _state(request).deliver(events, system.name))
@@ -165,11 +177,13 @@ async def post_xapi_statements(request: Request, system: Source) -> XapiAccepted
     body = await read_body(request, system)
     try:
         xapi.check_version(request.headers.get(xapi.VERSION_HEADER))
-        statements = xapi.parse_statements(body)
+        statements = await _off_loop(len(body), xapi.parse_statements, body)
     except MalformedRequest as exc:
         raise Refused(400, str(exc), source=system.name) from None
     _check_count(request, len(statements), system)
-    result = xapi.to_events(statements, _state(request).activities, f"/xapi/{system.name}")
+    result = await _off_loop(
+        len(body), xapi.to_events, statements, _state(request).activities, f"/xapi/{system.name}"
+    )
     if result.problems:
         types = [EventType.TRAINING_COMPLETED.value] * len(statements)
         raise _refuse_invalid(result.problems, system, types)
@@ -195,7 +209,7 @@ async def post_edxml(request: Request, system: Source) -> Accepted:
     body = await read_body(request, system)
     type_names = [EventType.DOCUMENT_SENT.value]
     try:
-        message = edxml.parse_message(body)
+        message = await asyncio.to_thread(edxml.parse_message, body)  # XML: always off the loop
     except MalformedRequest as exc:
         raise Refused(400, str(exc), source=system.name, types=type_names) from None
     if isinstance(message, Problem):

@@ -12,10 +12,12 @@ from services.ingest import metrics
 from services.ingest.auth import Authenticator, authenticator_from
 from services.ingest.cloudevents import PendingEvent
 from services.ingest.errors import Refused
+from services.ingest.procedures import ProcedureCatalogue
 from services.ingest.producer import DeliveryFailed, EventProducer, Overloaded
 from services.ingest.registry import OrganRegistry
 from services.ingest.xapi import load_activity_map
-from thidua.contracts.events import Program
+from thidua.contracts.events import EventType, Program
+from thidua.contracts.topics import Topic, physical
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import IngestSettings
 
@@ -29,6 +31,7 @@ class IngestState:
     activities: dict[str, Program]
     producer: EventProducer | None = None
     registry: OrganRegistry | None = None
+    procedures: ProcedureCatalogue | None = None  # the DVCQG adapter's, read once it is used
     inflight: int = field(default=0)
 
     @classmethod
@@ -51,6 +54,8 @@ class IngestState:
     def stop(self) -> None:
         if self.registry is not None:
             self.registry.stop()
+        if self.procedures is not None:
+            self.procedures.stop()
         if self.producer is not None:
             self.producer.close()
 
@@ -58,8 +63,12 @@ class IngestState:
         """Produce and wait for the broker; counts accepted events per type."""
         if self.producer is None:
             raise Refused(503, "ingest is starting: Kafka not joined yet", source=source)
+        procedures = [e for e in events if e.type is EventType.PROCEDURE_UPSERTED]
         try:
             await self.producer.produce(events)
+            if procedures:  # after the originals: the catalogue never knows more than scoring
+                topic = physical(Topic.INGEST_PROCEDURES, self.settings.topic_prefix)
+                await self.producer.produce(procedures, topic)
         except Overloaded as exc:
             raise Refused(429, f"overloaded: {exc}", source=source, types=_types(events)) from None
         except DeliveryFailed as exc:
@@ -68,6 +77,15 @@ class IngestState:
         for event_type, count in Counter(_types(events)).items():
             metrics.EVENTS_ACCEPTED.labels(source, event_type).inc(count)
         return len(events)
+
+    def procedure_catalogue(self) -> ProcedureCatalogue:
+        """Started on the first DVCQG request: an ingest that never sees one does not read
+        the whole DVC topic."""
+        if self.procedures is None:
+            s = self.settings
+            self.procedures = ProcedureCatalogue(s.kafka_bootstrap, s.topic_prefix)
+            self.procedures.start()
+        return self.procedures
 
     async def ready(self) -> bool:
         return self.producer is not None and await asyncio.to_thread(self.producer.ping)

@@ -22,7 +22,7 @@ import orjson
 import yaml
 
 from services.ingest.cloudevents import MalformedRequest, PendingEvent, Problem, parse_time
-from thidua.contracts.events import EventType, Program
+from thidua.contracts.events import EventType, Program, time_problem
 
 COUNTED_VERBS = frozenset(
     {"http://adlnet.gov/expapi/verbs/completed", "http://adlnet.gov/expapi/verbs/passed"}
@@ -147,6 +147,9 @@ def _training_event(
             moment = parse_time(statement["timestamp"])
         except ValueError as exc:
             return Problem(index, f"timestamp: {exc}", EventType.TRAINING_COMPLETED)
+        late = time_problem(moment, received_at)
+        if late:
+            return Problem(index, f"timestamp: {late}", EventType.TRAINING_COMPLETED)
     statement_id = statement.get("id") or str(
         uuid.uuid5(_ID_NAMESPACE, orjson.dumps(statement, option=orjson.OPT_SORT_KEYS).decode())
     )

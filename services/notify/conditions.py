@@ -12,6 +12,9 @@ from datetime import date, datetime, timedelta
 
 from services.notify.observations import Observations
 from services.notify.rules import Rule
+from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.events import Tier
+from thidua.contracts.periods import PeriodError, parse_period, today
 
 Key = tuple[str, str]  # (unit_id, criterion; "" when the rule is about the unit)
 
@@ -64,15 +67,24 @@ def trend_at(points: list[tuple[date, float]], deadline: date) -> float:
 def stock_trend(
     rule: Rule, obs: Observations, now: datetime, labels: Mapping[str, str]
 ) -> dict[Key, Condition]:
+    """A stock criterion whose trend over the current plan's quarter and year ends misses its
+    target on the plan's target date (SPEC §6, §7.3); never a projection to a past date."""
     out: dict[Key, Condition] = {}
-    end = rule.deadline + timedelta(days=1)  # period end days are exclusive
-    targets = _stock_targets(obs)
+    plan = obs.plans.current(now)
+    if plan is None:
+        return out
+    deadline = rule.deadline or plan.target_date
+    if deadline < today(now):
+        return out
+    end = deadline + timedelta(days=1)  # period end days are exclusive
+    targets = _stock_targets(obs, plan)
     for (unit_id, criterion), series in obs.points.items():
         if not rule.applies_to(criterion) or (unit_id, criterion) not in targets:
             continue
         tier, target = targets[(unit_id, criterion)]
-        at_deadline = [v for day, v in series.values() if day == end]
-        points = sorted(p for p in series.values() if p[0] <= end)
+        inside = [p for p in series.values() if plan.phase.start < p[0] <= end]
+        at_deadline = [v for day, v in inside if day == end]
+        points = sorted(inside)
         if at_deadline:
             projected, how = at_deadline[0], "đạt"
         elif len(points) >= rule.min_points:
@@ -82,20 +94,32 @@ def stock_trend(
         if projected < target - rule.margin:
             out[(unit_id, criterion)] = Condition(
                 f"{unit_id}: {criterion} {labels.get(criterion, '')} {how} {_pct(projected)} "
-                f"vào {rule.deadline:%d/%m/%Y}, chưa đạt mục tiêu {_pct(target)}",
+                f"vào {deadline:%d/%m/%Y}, chưa đạt mục tiêu {_pct(target)} "
+                f"({plan.plan_id})",
                 {"tier": tier, "projected": f"{projected:.4f}"},
             )
     return out
 
 
-def _stock_targets(obs: Observations) -> dict[Key, tuple[str, float]]:
-    """(unit, stock criterion) → (tier, target) from the unit's latest ranked scorecards."""
+def _stock_targets(obs: Observations, plan: CriteriaConfig) -> dict[Key, tuple[str, float]]:
+    """(unit, stock criterion) → (tier, target of ``plan``) for the units ranked in a period
+    of ``plan`` (their tier as of that period)."""
     targets: dict[Key, tuple[str, float]] = {}
     for card in obs.latest.values():
-        for c in card.criteria:
-            if c.id not in obs.flow_ids:
-                targets[(card.unit_id, c.id)] = (card.tier, c.target)
+        if card.rank is None or not _in_plan(card.period, plan, obs):
+            continue
+        for criterion in plan.criteria:
+            tier = Tier(card.tier)
+            if criterion.kind == "stock" and criterion.applies_to(tier):
+                targets[(card.unit_id, criterion.id)] = (card.tier, criterion.targets[tier])
     return targets
+
+
+def _in_plan(period_id: str, plan: CriteriaConfig, obs: Observations) -> bool:
+    try:
+        return obs.plans.for_period(parse_period(period_id)) is plan
+    except PeriodError:
+        return False
 
 
 def silent(

@@ -17,7 +17,7 @@ from services.notify.alerts import FIRING, RESOLVED, Alert
 from services.notify.conditions import CONDITIONS, Condition
 from services.notify.observations import Observations, Scorecard
 from services.notify.rules import Rule, RulesConfig
-from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.plans import Plans
 
 PENDING = "pending"
 
@@ -40,10 +40,9 @@ class Engine:
     _states: dict[tuple[str, str, str], _State] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, rules: RulesConfig, criteria: CriteriaConfig) -> Engine:
-        flows = frozenset(c.id for c in criteria.criteria if c.kind == "flow")
-        labels = {c.id: c.label for c in criteria.criteria}
-        return cls(rules, Observations(flows), labels)
+    def build(cls, rules: RulesConfig, plans: Plans) -> Engine:
+        labels = {c.id: c.label for plan in plans for c in plan.criteria}  # the latest plan's
+        return cls(rules, Observations(plans), labels)
 
     def add(self, scorecard: Scorecard | dict[str, Any]) -> None:
         card = scorecard if isinstance(scorecard, Scorecard) else Scorecard.from_json(scorecard)
@@ -73,8 +72,10 @@ class Engine:
     def evaluate(self, now: datetime) -> list[Alert]:
         """Advance every alert's state to ``now``; returns what must be notified."""
         out: list[Alert] = []
+        closed = self.observations.closed
         for rule in self.rules.rules:
             holding = CONDITIONS[rule.kind](rule, self.observations, now, self.labels)
+            holding = {key: c for key, c in holding.items() if not (key[0] and closed(key[0]))}
             out += self._step(rule, holding, now)
         return out
 
@@ -108,7 +109,8 @@ class Engine:
                 continue
             if state.clear_since is None:
                 state.clear_since = now
-            if now - state.clear_since >= rule.keep_firing_for:
+            gone = bool(key[1]) and self.observations.closed(key[1])  # no hysteresis: closed
+            if gone or now - state.clear_since >= rule.keep_firing_for:
                 del self._states[key]
                 out.append(self._alert(rule, key, state, RESOLVED, now))
         return out

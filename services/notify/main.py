@@ -24,9 +24,10 @@ from services.notify.rules import load_rules
 from services.notify.settings import NotifyServiceSettings
 from services.notify.silences import SilenceSource, silenced
 from services.notify.transport import NotifyWorker, ensure_topics
-from thidua.contracts.criteria import load_criteria
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.contracts.plans import load_plans
 from thidua.docs import serve_docs
+from thidua.http_guard import BufferedBody, SecurityHeaders, uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,7 @@ class Deliveries:
 
 
 def build_worker(settings: NotifyServiceSettings) -> NotifyWorker:
-    engine = Engine.build(
-        load_rules(settings.notify_rules_file), load_criteria(settings.criteria_file)
-    )
+    engine = Engine.build(load_rules(settings.notify_rules_file), load_plans(settings.plans_dir))
     deliveries = Deliveries(
         settings, SilenceSource(settings.notify_api_url, token=settings.notify_api_token)
     )
@@ -99,6 +98,9 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
         redoc_url=None,
     )
     serve_docs(app)
+    # notify takes no request body: any is refused, and every answer has the security headers
+    app.add_middleware(BufferedBody, max_bytes=0, seconds=settings.http_body_timeout_seconds)
+    app.add_middleware(SecurityHeaders)
 
     @app.get(
         "/healthz",
@@ -174,4 +176,10 @@ def run() -> None:
     )
     worker = build_worker(settings)
     app = create_app(worker, settings)
-    uvicorn.run(app, host=settings.notify_host, port=settings.notify_port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.notify_host,
+        port=settings.notify_port,
+        log_level="warning",
+        **uvicorn_options(settings),
+    )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from thidua.contracts.periods import PeriodError, parse_period
+from thidua.contracts.periods import ROLLING_30D, PeriodError, parse_period
+from thidua.contracts.plans import Plans
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Scorecard:
     criteria: tuple[CriterionValue, ...]
     computed_at: datetime
     last_event_at: datetime | None = None
+    closed_at: datetime | None = None  # closed inside the period (SPEC §7.2)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Scorecard:
@@ -50,6 +52,7 @@ class Scorecard:
         )
         rank = raw.get("rank")
         last = raw.get("last_event_at")
+        closed = raw.get("closed_at")
         return cls(
             period=str(raw["period"]),
             unit_id=str(raw["unit_id"]),
@@ -59,6 +62,7 @@ class Scorecard:
             criteria=criteria,
             computed_at=_aware(raw["computed_at"]),
             last_event_at=_aware(last) if last else None,
+            closed_at=_aware(closed) if closed else None,
         )
 
 
@@ -70,10 +74,12 @@ def _aware(text: str) -> datetime:
 
 
 class Observations:
-    """Accumulates scorecards; ``flow_ids`` names the flow criteria (the rest are stocks)."""
+    """Accumulates scorecards; ``plans`` give the flow criteria (the rest are stocks) and the
+    plan in force, whose target date the stock trend projects to."""
 
-    def __init__(self, flow_ids: frozenset[str], rank_history: int = 1000) -> None:
-        self.flow_ids = flow_ids
+    def __init__(self, plans: Plans, rank_history: int = 1000) -> None:
+        self.plans = plans
+        self.flow_ids = frozenset(c.id for plan in plans for c in plan.criteria if c.kind == "flow")
         self.latest: dict[tuple[str, str], Scorecard] = {}
         # (unit, criterion) → period id → (period end day, value): stock values at period ends
         self.points: dict[tuple[str, str], dict[str, tuple[date, float]]] = {}
@@ -125,3 +131,9 @@ class Observations:
 
     def cards(self, period: str) -> list[Scorecard]:
         return [card for (p, _), card in self.latest.items() if p == period]
+
+    def closed(self, unit_id: str) -> bool:
+        """The unit is closed now (SPEC §7.3: no new alerts, its alerts resolve): its latest
+        ``rolling-30d`` scorecard says it closed in the window or was inactive all of it."""
+        card = self.latest.get((ROLLING_30D, unit_id))
+        return card is not None and (card.closed_at is not None or card.rank is None)

@@ -44,7 +44,7 @@ class Rule(BaseModel):
     criteria: tuple[str, ...] = ()  # empty: every criterion the kind applies to
     margin: float = Field(0.0, ge=0)
     min_denominator: float = Field(0.0, ge=0)
-    deadline: date = date(2025, 12, 31)
+    deadline: date | None = None  # default: the target date of the plan in force now
     min_points: int = Field(3, ge=2)
     days: int = Field(7, ge=1)
     places: int = Field(5, ge=1)

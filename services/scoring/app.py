@@ -32,8 +32,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.scoring.agents import DeadLetters, Scorer
 from services.scoring.heap import FULL_COLLECT_SECONDS, collect_frozen
 from services.scoring.metrics import ScoringMetrics
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
+from thidua.http_guard import SECURITY_HEADERS
 from thidua.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ def broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
+async def _security_headers(_request: Any, response: Any) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["Server"] = "thidua"  # aiohttp would name itself and its version
+
+
 class ScoringApp(faust.App):
     """A Faust app whose consumer restores changelogs whole, hands source records to the
     agent a fetch at a time and leaves offsets to the scorer."""
@@ -53,6 +60,10 @@ class ScoringApp(faust.App):
     scorer: Scorer
     source_batches: faust.ChannelT[list[Any]]
     source_names: frozenset[str]
+
+    def on_webserver_init(self, web: Any) -> None:
+        # Every answer of the worker's web carries the security headers, and no version banner.
+        web.web_app.on_response_prepare.append(_security_headers)
 
     def _new_consumer(self) -> ConsumerT:
         consumer = super()._new_consumer()
@@ -355,6 +366,14 @@ def create_app(
         web_bind=settings.scoring_host,
         web_host=settings.scoring_host,
         web_port=settings.scoring_port,
+        # Only our /metrics, /healthz and /readyz: Faust's /table pages read any key of the
+        # tables, /router and the stats and graph pages are not for the network (one worker
+        # per partition set routes nothing).
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",
@@ -401,7 +420,7 @@ def create_app(
         entities=cast(Collection, entities),
         counters=cast(Collection, counters),
         source_topics=frozenset(source_names),
-        indicator_ids=load_criteria(settings.criteria_file).indicator_ids(),
+        indicator_ids=load_plans(settings.plans_dir).indicator_ids(),
         metrics=metrics,
         dead_letters=dead_letters,
         lock=asyncio.Lock(),

@@ -8,9 +8,14 @@ the counters and the writer together. Only the last step, measures → scorecard
 The SQL follows the rules literally, per period ``[start, end)``:
 - an event is identified by (source, id): its first acceptance (lowest seq) is the event;
 - per entity key the versions compete by (time, seq);
-- a flow item counts in the period holding its *winning* version's time;
-- a stock is the latest version with ``time < end``; a staff member is trained in a program
-  when some completion of it has ``time < end``.
+- a flow item counts in the period holding its *winning* version's time, for the owner of its
+  unit on that local day (SPEC §7.2: the unit, or its successor once it is closed), the owners
+  passed to the query as intervals;
+- a stock is the latest version with ``time < end`` (for a unit that closed inside the period,
+  ``end`` is its closing day); a staff member is trained in a program when some completion of
+  it has ``time < end``; the stock counts for its unit's owner as of then.
+Who stands in a period, and whom a unit's data counts for, come from the registry's versions
+through the pure ``thidua.contracts.registry`` (read here with a query of its own).
 """
 
 from __future__ import annotations
@@ -18,17 +23,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import orjson
 from clickhouse_connect.driver.client import Client
 
-from thidua.contracts.criteria import CriteriaConfig, load_criteria
 from thidua.contracts.events import EventType, to_utc_micros
-from thidua.contracts.periods import Period
+from thidua.contracts.index766 import RATES
+from thidua.contracts.periods import LOCAL_TZ, Period
+from thidua.contracts.plans import Plans, load_plans
+from thidua.contracts.registry import Registry, Standing
 from thidua.contracts.scorecard import Scorecard
-from thidua.store.kpi import compute_period, score_units, unit_info
+from thidua.store.kpi import compute_period, score_units, unit_versions
 from thidua.store.periods_index import standard_periods
 
 TOLERANCE = 1e-9
@@ -46,6 +52,21 @@ def _flag(field: str) -> str:
     return f"JSONExtractBool(w, '{field}')"
 
 
+def _known(field: str) -> str:
+    """The optional field is a JSON boolean (absent or null: the source did not say)."""
+    return f"JSONType(w, '{field}') = 'Bool'"
+
+
+# "Chỉ số 766 (tham khảo)" (thidua/contracts/index766.py): shown, never scored.
+_INDEX_766 = [
+    ("dossier_766_finished", _known("on_time")),
+    ("dossier_766_on_time", f"{_known('on_time')} AND {_flag('on_time')}"),
+    ("dossier_766_digitised_known", _known("digitised")),
+    ("dossier_766_digitised", f"{_known('digitised')} AND {_flag('digitised')}"),
+    ("dossier_766_fee_due", _known("paid_online")),
+    ("dossier_766_paid_online", f"{_known('paid_online')} AND {_flag('paid_online')}"),
+]
+
 # SPEC §3 measures per flow type: (unit field, [(measure, condition over the winner w)]).
 _FLOWS: dict[EventType, tuple[str, list[tuple[str, str]]]] = {
     EventType.DOSSIER_RECEIVED: (
@@ -53,6 +74,7 @@ _FLOWS: dict[EventType, tuple[str, list[tuple[str, str]]]] = {
         [
             ("dossier_received", "1"),
             ("dossier_online_full", "JSONExtractString(w, 'channel') = 'online_full'"),
+            *_INDEX_766,
         ],
     ),
     EventType.DOSSIER_RATED: (
@@ -120,14 +142,16 @@ def _pairs(measures: Sequence[tuple[str, str]]) -> str:
 def _flow_sql() -> str:
     parts = [
         f"SELECT JSONExtractString(w, '{unit_field}') AS unit, "
+        f"toDate(won_at, '{LOCAL_TZ.key}') AS day, "
         f"arrayJoin([{_pairs(measures)}]) AS m FROM flow_winners WHERE type = '{event_type.value}'"
         for event_type, (unit_field, measures) in _FLOWS.items()
     ]
     return "\nUNION ALL\n".join(parts)
 
 
-def measures_sql() -> str:
-    """One query: (unit_id, measure, value) for a period, from raw events only."""
+def flows_sql() -> str:
+    """(owner, measure, value) of a period's flows from raw events only; ``src``/``lo``/``hi``/
+    ``dst``: the units whose data of days [lo, hi) counts for ``dst`` instead."""
     flow_types = ", ".join(f"'{t.value}'" for t in _FLOWS)
     return f"""
 WITH
@@ -137,7 +161,24 @@ flow_winners AS (
     FROM events WHERE type IN ({flow_types})
     GROUP BY type, entity_key
     HAVING won_at >= {_START} AND won_at < {_END}
-),
+)
+SELECT if(k = 0, unit, {{dst:Array(String)}}[k]) AS owner, m.1 AS measure, sum(m.2) AS value
+FROM (
+    SELECT unit, m, arrayFirstIndex(
+        i -> {{src:Array(String)}}[i] = unit AND day >= {{lo:Array(Date)}}[i]
+             AND day < {{hi:Array(Date)}}[i],
+        arrayEnumerate({{src:Array(String)}})) AS k
+    FROM ({_flow_sql()})
+)
+GROUP BY owner, measure
+"""
+
+
+def stocks_sql() -> str:
+    """(unit, measure, value) of every stock just before ``end``, from raw events only."""
+    return f"""
+WITH
+events AS ({_EVENTS}),
 at_end AS (
     SELECT type, argMax(data, (time, seq)) AS w
     FROM events
@@ -158,8 +199,6 @@ staff AS (
     FROM at_end WHERE type = '{EventType.STAFF_UPSERTED.value}'
 )
 SELECT unit, m.1 AS measure, sum(m.2) AS value FROM (
-{_flow_sql()}
-UNION ALL
 SELECT JSONExtractString(w, 'unit_id') AS unit, arrayJoin([{_pairs(_PROCEDURE)}]) AS m
 FROM at_end WHERE type = '{EventType.PROCEDURE_UPSERTED.value}'
 UNION ALL
@@ -178,36 +217,62 @@ GROUP BY unit, measure
 
 
 _UNITS_SQL = f"""
-SELECT data FROM ({_EVENTS})
-WHERE type = '{EventType.UNIT_UPSERTED.value}' AND time < {_END}
-ORDER BY entity_key, time DESC, seq DESC
-LIMIT 1 BY entity_key
+SELECT data, toUnixTimestamp64Micro(time), seq FROM ({_EVENTS})
+WHERE type = '{EventType.UNIT_UPSERTED.value}'
 """
 
 
-def _bounds(period: Period) -> dict[str, Any]:
-    return {"start_us": to_utc_micros(period.start), "end_us": to_utc_micros(period.end)}
+def _micros(day: date) -> int:
+    return to_utc_micros(datetime.combine(day, time.min, LOCAL_TZ))
 
 
-def recompute_measures(client: Client, period: Period) -> dict[str, dict[str, float]]:
-    sums: dict[str, dict[str, float]] = {}
-    for unit_id, measure, value in client.query(
-        measures_sql(), parameters=_bounds(period)
-    ).result_rows:
-        sums.setdefault(str(unit_id), {})[str(measure)] = float(value)
-    return sums
+def recompute_registry(client: Client) -> Registry:
+    return Registry(unit_versions(client.query(_UNITS_SQL).result_rows))
 
 
-def recompute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
+def _intervals(registry: Registry) -> dict[str, list[Any]]:
+    """The owners as intervals, for :func:`flows_sql`'s parameters."""
+    src, lo, hi, dst = [], [], [], []
+    for unit_id, first, until, owner in registry.ownership_intervals():
+        src.append(unit_id)
+        lo.append(first)
+        hi.append(until)
+        dst.append(owner)
+    return {"src": src, "lo": lo, "hi": hi, "dst": dst}
+
+
+def recompute_measures(
+    client: Client, registry: Registry, period: Period, standings: dict[str, Standing]
+) -> dict[str, dict[str, float]]:
+    """unit → measure → value for every unit standing in ``period``."""
+    flows: dict[str, dict[str, float]] = {}
+    parameters = {**_bounds(period.start_day, period.end_day), **_intervals(registry)}
+    for owner, measure, value in client.query(flows_sql(), parameters=parameters).result_rows:
+        flows.setdefault(str(owner), {})[str(measure)] = float(value)
+    stocks: dict[date, dict[str, dict[str, float]]] = {}
+    for until in sorted({s.until for s in standings.values()}):
+        at = stocks[until] = {}
+        rows = client.query(stocks_sql(), parameters=_bounds(until, until)).result_rows
+        on = until - timedelta(days=1)
+        for unit, measure, value in rows:
+            into = at.setdefault(registry.owner(str(unit), on), {})
+            into[str(measure)] = into.get(str(measure), 0.0) + float(value)
+    return {
+        unit_id: {**stocks[s.until].get(unit_id, {}), **flows.get(unit_id, {})}
+        for unit_id, s in standings.items()
+    }
+
+
+def _bounds(start: date, end: date) -> dict[str, Any]:
+    return {"start_us": _micros(start), "end_us": _micros(end)}
+
+
+def recompute_period(client: Client, plans: Plans, period: Period) -> list[Scorecard]:
     """The period's scorecards from raw events only (same ordering as ``compute_period``)."""
-    units = {}
-    for (data,) in client.query(_UNITS_SQL, parameters=_bounds(period)).result_rows:
-        try:
-            info = unit_info(orjson.loads(data))
-        except (ValueError, KeyError):  # skipped by the streaming side too (kpi.units_at)
-            continue
-        units[info.unit_id] = info
-    return score_units(config, period, units, recompute_measures(client, period))
+    registry = recompute_registry(client)
+    standings = registry.standings(period)
+    sums = recompute_measures(client, registry, period, standings)
+    return score_units(plans.for_period(period), period, standings, sums)
 
 
 # --- comparison ----------------------------------------------------------------------------
@@ -242,6 +307,11 @@ def _card_fields(card: Scorecard) -> dict[str, object]:
         fields[f"{result.id}.denominator"] = result.denominator
         fields[f"{result.id}.value"] = result.value
         fields[f"{result.id}.met"] = result.met
+    index = card._extra.get("index_766")
+    if isinstance(index, dict):  # shown beside the score: streaming and batch must agree too
+        for rate in RATES:
+            fields[f"766.{rate}.numerator"] = index[rate]["numerator"]
+            fields[f"766.{rate}.denominator"] = index[rate]["denominator"]
     return fields
 
 
@@ -265,21 +335,21 @@ def diff_cards(
 
 
 def compare_report(
-    client: Client, config: CriteriaConfig, periods: Iterable[Period]
+    client: Client, plans: Plans, periods: Iterable[Period]
 ) -> dict[str, tuple[int, list[Difference]]]:
     """Per period id: (units compared, differences between streaming and batch)."""
     report: dict[str, tuple[int, list[Difference]]] = {}
     for period in periods:
-        streaming = compute_period(client, config, period)
-        batch = recompute_period(client, config, period)
+        streaming = compute_period(client, plans, period)
+        batch = recompute_period(client, plans, period)
         units = len({c.unit.unit_id for c in streaming} | {c.unit.unit_id for c in batch})
         report[period.id] = (units, diff_cards(period.id, streaming, batch))
     return report
 
 
-def compare(client: Client, config: CriteriaConfig, periods: Iterable[Period]) -> list[Difference]:
+def compare(client: Client, plans: Plans, periods: Iterable[Period]) -> list[Difference]:
     """Every difference between the streaming result and the batch recompute ([] = agree)."""
-    return [d for _, diffs in compare_report(client, config, periods).values() for d in diffs]
+    return [d for _, diffs in compare_report(client, plans, periods).values() for d in diffs]
 
 
 def report_json(report: dict[str, tuple[int, list[Difference]]]) -> dict[str, Any]:
@@ -334,28 +404,39 @@ def run() -> None:
 
     When another process owns the embedded ClickHouse (the api, in embedded mode), the api
     runs the comparison on its own engine (``POST /v1/recompute``)."""
-    from thidua.settings import CommonSettings
+    from thidua.settings import CommonSettings, store_dsn
     from thidua.store.client import ChdbPathBusy, get_client
     from thidua.store.migrations import migrate
 
     settings = CommonSettings()
-    config = load_criteria(settings.criteria_file)
+    plans = load_plans(settings.plans_dir)
+    dsn = store_dsn(settings)
+    print(f"recompute: comparing the store at {dsn.split('@')[-1]}", file=sys.stderr)
     try:
-        client = get_client(settings.clickhouse_dsn)
+        client = get_client(dsn)
     except ChdbPathBusy as exc:
         doc = _through_api(str(exc))
     else:
         try:
             migrate(client, progress=lambda _: None)
             now = datetime.now(UTC)
-            doc = report_json(compare_report(client, config, standard_periods(now, config.phase)))
+            doc = report_json(compare_report(client, plans, standard_periods(now, plans)))
         finally:
             client.close()  # an embedded engine stays open while any handle is
-    raise SystemExit(1 if print_report(doc) else 0)
+    differences = print_report(doc)
+    if not any(period["units"] for period in doc["periods"]):
+        print(
+            "recompute: no unit to compare — an empty store proves nothing (set "
+            "THIDUA_CLICKHOUSE_DSN to the store the api uses)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    raise SystemExit(1 if differences else 0)
 
 
 def _through_api(busy: str) -> dict[str, Any]:
-    """The api's comparison, on the engine it owns (its first read token, if it needs one)."""
+    """The api's comparison, on the engine it owns, asked with a write token: the first of
+    ``THIDUA_API_WRITE_TOKENS``, else the one `thidua up` left in ``$THIDUA_VAR_DIR``."""
     import httpx
 
     from thidua.settings import ApiSettings
@@ -363,7 +444,8 @@ def _through_api(busy: str) -> dict[str, Any]:
     api = ApiSettings()
     host = "127.0.0.1" if api.api_host in ("0.0.0.0", "::") else api.api_host
     url = f"http://{host}:{api.api_port}/v1/recompute"
-    headers = {"authorization": f"Bearer {api.api_read_tokens[0]}"} if api.api_read_tokens else {}
+    token = api.api_write_tokens[0] if api.api_write_tokens else api.local_write_token()
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     print(f"recompute: {busy}; asking the api at {url} …", file=sys.stderr)
     try:
         response = httpx.post(url, headers=headers, timeout=httpx.Timeout(10.0, read=3600.0))

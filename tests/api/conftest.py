@@ -19,19 +19,22 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from tests.api import data
-from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
+from thidua.contracts.plans import default_plans
 from thidua.settings import ApiSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 TOKEN = "read-token-for-tests-0123456789"
+WRITE_TOKEN = "write-token-for-tests-0123456789"
+WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 BASE_DAY = date(2025, 3, 10)
 
 
 @pytest.fixture(scope="session")
 def config() -> CriteriaConfig:
-    return default_criteria()
+    return default_plans().plans[0]
 
 
 # Package scope: chDB opens one path per process, so the engine must be closed before the
@@ -48,8 +51,9 @@ def ch(tmp_path_factory: pytest.TempPathFactory, config: CriteriaConfig) -> Iter
 
 def fill(client: Client, config: CriteriaConfig) -> None:
     """Province agencies P1 (every criterion met), P2 (C03 at 60%), P3 (half the criteria
-    without data) and P4 (inactive); districts D1, D2; commune X1; enterprises E1 (both met),
-    E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
+    without data) and P4 (inactive); districts D1, D2 (closing into X1 when 2026 begins) and
+    D3 (registered in 2025, closing into X1 on 2025-07-01, SPEC §7.2); commune X1;
+    enterprises E1 (both met), E2 (E02 not met). Blocks K1 = {P1, P2}, K2 = {P3}."""
     pa, di, co, en = Tier.PROVINCE_AGENCY, Tier.DISTRICT, Tier.COMMUNE, Tier.ENTERPRISE
     data.insert_units(
         client,
@@ -59,6 +63,15 @@ def fill(client: Client, config: CriteriaConfig) -> None:
         data.unit_event("P4", pa, name="Sở đã giải thể", active=False),
         data.unit_event("D1", di, name="UBND thành phố Tuyên Quang"),
         data.unit_event("D2", di, name="UBND huyện Sơn Dương"),
+        data.unit_event("D3", di, name="UBND huyện Na Hang", when="2025-01-01T00:00:00"),
+        *(
+            data.unit_event(d, di, name=name, active=False, successor="X1", when=when)
+            for d, name, when in (
+                ("D1", "UBND thành phố Tuyên Quang", "2026-01-01T00:00:00"),
+                ("D2", "UBND huyện Sơn Dương", "2026-01-01T00:00:00"),
+                ("D3", "UBND huyện Na Hang", "2025-07-01T00:00:00"),
+            )
+        ),
         data.unit_event("X1", co, name="UBND xã An Tường"),
         data.unit_event("E1", en, name="Công ty CP Viễn thông Tuyên Quang"),
         data.unit_event("E2", en, name="HTX Chè Mỹ Bằng"),
@@ -71,6 +84,7 @@ def fill(client: Client, config: CriteriaConfig) -> None:
         + data.marks(config, "P4", pa, BASE_DAY)
         + data.marks(config, "D1", di, BASE_DAY)
         + data.marks(config, "D2", di, BASE_DAY, ratios={"C13": 0.5})
+        + data.marks(config, "D3", di, BASE_DAY)
         + data.marks(config, "X1", co, BASE_DAY)
         + data.marks(config, "E1", en, BASE_DAY)
         + data.marks(config, "E2", en, BASE_DAY, ratios={"E02": 0.0})
@@ -79,6 +93,7 @@ def fill(client: Client, config: CriteriaConfig) -> None:
 
 
 def make_app(ch: Client, **settings: object) -> FastAPI:
+    settings.setdefault("api_write_tokens", [WRITE_TOKEN])
     return create_app(
         ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False, **settings),  # type: ignore[arg-type]
         ch,
@@ -93,7 +108,8 @@ def app(ch: Client) -> FastAPI:
 
 @pytest.fixture
 def api(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    """Reads are open; every request carries the write token (writes need one)."""
+    with TestClient(app, headers=WRITE) as test_client:
         yield test_client
 
 

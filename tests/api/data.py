@@ -25,6 +25,7 @@ def unit_event(
     block: str | None = None,
     active: bool = True,
     when: str = "2021-01-01T08:00:00",
+    successor: str | None = None,
 ) -> CanonicalEvent:
     number = next(_seq)
     data = {
@@ -35,7 +36,7 @@ def unit_event(
         "block": block,
         "parent_id": None,
         "organ_ids": [],
-        "successor_id": None,
+        "successor_id": successor,
     }
     return CanonicalEvent(
         source="api-tests",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -140,3 +141,33 @@ def test_alerts_page_filter_count_and_carry_unit_names(
     assert api.get("/v1/alerts", params={"limit": 501}).status_code == 422
     bad = api.get("/v1/alerts", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422 and bad.json()["type"].endswith("invalid-cursor")
+
+
+def test_silences_are_capped_and_parsed_once(ch: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.api import alerts as alerts_module
+    from tests.api.conftest import WRITE, make_app
+
+    body = {
+        "matchers": [{"name": "state", "value": "firing"}],
+        "ends_at": "2100-01-01T00:00:00+07:00",
+        "created_by": "t",
+    }
+    with TestClient(make_app(ch, api_max_silences=2), headers=WRITE) as api:
+        for existing in api.get("/v1/silences").json()["items"]:
+            api.delete(f"/v1/silences/{existing['id']}")
+        made = [api.post("/v1/silences", json=body) for _ in range(2)]
+        assert [m.status_code for m in made] == [201, 201]
+        refused = api.post("/v1/silences", json=body)
+        assert refused.status_code == 409
+        assert refused.json()["type"] == "/problems/too-many-silences"
+        parsed = []
+        original = alerts_module._bounds
+        monkeypatch.setattr(alerts_module, "_bounds", lambda s: parsed.append(s) or original(s))
+        for _ in range(3):
+            assert api.get("/v1/alerts").status_code == 200
+        assert parsed == []  # dates were parsed when the silences were made, not per call
+        for m in made:
+            assert api.delete(f"/v1/silences/{m.json()['id']}").status_code == 204
+        again = api.post("/v1/silences", json=body)
+        assert again.status_code == 201
+        assert api.delete(f"/v1/silences/{again.json()['id']}").status_code == 204

@@ -6,7 +6,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import TOKEN, make_app
+from tests.api.conftest import TOKEN, WRITE, make_app
 
 RANKINGS = "/v1/rankings?tier=district&period=2025"
 
@@ -23,9 +23,43 @@ def test_tokens_guard_v1_but_not_health(ch: Client) -> None:
         assert ok.status_code == 200
         for open_path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
             assert api.get(open_path).status_code == 200, open_path
-        # writes take the header only
+        # writes take the header only, and a write token, not a read one
         silence = {"matchers": [{"name": "rule", "value": "r"}], "ends_at": "2030-01-01T00:00:00Z"}
         assert api.post("/v1/silences", json={**silence, "created_by": "t"}).status_code == 401
+        read = {"Authorization": f"Bearer {TOKEN}"}
+        assert api.post("/v1/silences", json=silence, headers=read).status_code == 403
+
+
+def test_writes_need_a_write_token_even_when_reads_are_open(ch: Client) -> None:
+    silence = {
+        "matchers": [{"name": "rule", "value": "r"}],
+        "ends_at": "2030-01-01T00:00:00Z",
+        "created_by": "t",
+    }
+    with TestClient(make_app(ch)) as api:
+        assert api.get(RANKINGS).status_code == 200
+        assert api.post("/v1/silences", json=silence).status_code == 401
+        assert api.post("/v1/recompute").status_code == 401
+        assert api.delete("/v1/silences/x").status_code == 401
+        created = api.post("/v1/silences", json=silence, headers=WRITE)
+        assert created.status_code == 201, created.text
+        assert api.delete(f"/v1/silences/{created.json()['id']}", headers=WRITE).status_code == 204
+    # no write token configured: every write is refused, never open
+    with TestClient(make_app(ch, api_write_tokens=[])) as api:
+        assert api.post("/v1/silences", json=silence).status_code == 401
+        assert api.post("/v1/silences", json=silence, headers=WRITE).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer tökén-ñön-ascii-0123456789", "Bearer", "Basic abc", "Bearer  ", "bearer \x01\x02"],
+)
+def test_malformed_authorization_is_401_or_403_never_500(ch: Client, authorization: str) -> None:
+    header = {"Authorization": authorization.encode("utf-8")}
+    with TestClient(make_app(ch, api_read_tokens=[TOKEN], api_dashboard_public=False)) as api:
+        assert api.get(RANKINGS, headers=header).status_code in (401, 403)
+        assert api.get("/v1/alerts", headers=header).status_code in (401, 403)
+        assert api.post("/v1/recompute", headers=header).status_code in (401, 403)
 
 
 def test_private_dashboard_takes_the_token_once(ch: Client) -> None:

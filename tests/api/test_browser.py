@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from tests.api import data
 from tests.api.browser import DashboardPage, chromium_binary
-from tests.api.conftest import LiveServer, keep_screenshot
+from tests.api.conftest import LiveServer, keep_screenshot, screenshots_dir
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 
@@ -163,3 +163,31 @@ def test_usable_at_360_px_without_horizontal_scroll(live: LiveServer) -> None:
         assert page.evaluate("getComputedStyle(document.querySelector('main')).gridTemplateColumns")
         keep_screenshot(page, "dashboard-360px", scale=1.0, height=1300)
         assert page.console == []
+
+
+def test_dashboard_over_time_closed_units_provisional_plan(live: LiveServer) -> None:
+    """SPEC §7: 2025 ranks the district closed on 2025-07-01, marked with its successor;
+    2026 is tạm tính under the provisional plan, and has no district tier any more."""
+    with DashboardPage(f"{live.url}/dashboard?tier=district&period=2025") as page:
+        rows = page.wait_for_ranking().splitlines()
+        assert any("UBND huyện Na Hang đã đóng 1/7/2025 → UBND xã An Tường" in r for r in rows)
+        assert page.evaluate("document.getElementById('plan').hidden")  # 2025: final
+        tiers = page.evaluate("[...document.getElementById('tier').options].map(o => o.value)")
+        assert "district" in tiers
+        page.screenshot(screenshots_dir() / "dashboard-2025-closed-districts.png")
+
+        page.evaluate(
+            "(() => { const s = document.getElementById('period'); s.value = '2026';"
+            " s.dispatchEvent(new Event('change')); })()"
+        )
+        page.wait_for("document.getElementById('plan').dataset.plan === 'phase-2026-2030'")
+        plan = page.evaluate("document.getElementById('plan').innerText")
+        assert "Tạm tính" in plan
+        assert "Tạm áp dụng chỉ tiêu năm 2025 cho đến khi có chỉ tiêu giai đoạn 2" in plan
+        tiers = page.evaluate("[...document.getElementById('tier').options].map(o => o.value)")
+        assert "district" not in tiers and "commune" in tiers
+        label = page.evaluate("document.getElementById('period').selectedOptions[0].text")
+        assert label == "Năm 2026 (tạm tính)"
+        shot = page.screenshot(screenshots_dir() / "dashboard-2026-provisional.png")
+        assert page.console == []
+    assert shot.stat().st_size > 10_000

@@ -104,6 +104,17 @@ def test_unknown_unit_is_404_problem(api: TestClient) -> None:
         ("/v1/awards", {"period": "rolling-30d"}, "not-awardable"),
         ("/v1/alerts", {"state": "sleeping"}, "invalid-request"),
         ("/v1/exports/rankings.pdf", {"tier": "district", "period": "2025"}, "invalid-request"),
+        # SPEC §7.1: periods outside every plan, everywhere
+        ("/v1/rankings", {"tier": "province_agency", "period": "2019"}, "unknown-period"),
+        ("/v1/rankings", {"tier": "province_agency", "period": "2031"}, "unknown-period"),
+        ("/v1/rankings", {"tier": "commune", "period": "phase-2019-2020"}, "unknown-period"),
+        ("/v1/rankings", {"tier": "commune", "period": "phase-2021-2023"}, "unknown-period"),
+        ("/v1/units/P1/scorecard", {"period": "2031-Q1"}, "unknown-period"),
+        ("/v1/awards", {"period": "2020"}, "unknown-period"),
+        ("/v1/blocks", {"tier": "district", "period": "2031"}, "unknown-period"),
+        ("/v1/exports/rankings.csv", {"tier": "district", "period": "2031"}, "unknown-period"),
+        ("/v1/exports/scorecards.xlsx", {"period": "2019"}, "unknown-period"),
+        ("/v1/stream/rankings", {"tier": "district", "period": "2031"}, "unknown-period"),
     ],
 )
 def test_invalid_requests_are_422_problems(
@@ -115,6 +126,38 @@ def test_invalid_requests_are_422_problems(
     body = response.json()
     assert body["type"] == f"/problems/{slug}" and body["status"] == 422
     assert body["title"] and body["detail"] and body["instance"].startswith(path)
+
+
+@pytest.mark.parametrize(
+    ("period", "plan_id", "provisional", "final"),
+    [
+        ("2025", "phase-2021-2025", False, True),
+        ("phase-2021-2025", "phase-2021-2025", False, True),
+        ("2026", "phase-2026-2030", True, False),
+        ("2026-Q1", "phase-2026-2030", True, True),
+        ("phase-2026-2030", "phase-2026-2030", True, False),
+        ("rolling-30d", "phase-2026-2030", True, False),
+    ],
+)
+def test_every_answer_names_its_plan_and_whether_it_is_final(
+    api: TestClient, period: str, plan_id: str, provisional: bool, final: bool
+) -> None:
+    """SPEC §7.1 (the tests run in December 2026: 2026 is still tạm tính)."""
+    note = "Tạm áp dụng chỉ tiêu năm 2025 cho đến khi có chỉ tiêu giai đoạn 2"
+    answers = [
+        api.get("/v1/rankings", params={"tier": "province_agency", "period": period}).json(),
+        api.get("/v1/units/P1/scorecard", params={"period": period}).json(),
+    ]
+    if period != "rolling-30d" and "Q" not in period:
+        answers.append(api.get("/v1/awards", params={"period": period}).json())
+    for body in answers:
+        assert (body["plan_id"], body["plan_provisional"], body["final"]) == (
+            plan_id, provisional, final,
+        )  # fmt: skip
+        assert body["plan_note"] == (note if provisional else None)
+    exported = api.get("/v1/exports/rankings.csv", params={"tier": "district", "period": period})
+    assert exported.headers["x-thidua-plan-id"] == plan_id
+    assert exported.headers["x-thidua-final"] == str(final).lower()
 
 
 def test_awards_are_the_eligible_units(api: TestClient) -> None:
@@ -150,7 +193,18 @@ def test_catalog_and_blocks(api: TestClient) -> None:
         "UBND huyện, thành phố",
         "UBND xã, phường, thị trấn",
     ]
-    assert "2025" in catalog.periods and "rolling-30d" in catalog.periods
+    periods = {p.id: p for p in catalog.periods}
+    assert periods["2025"].plan_id == "phase-2021-2025" and periods["2025"].final
+    assert periods["2025"].started and not periods["2025"].plan_provisional
+    assert periods["2026"].plan_id == "phase-2026-2030" and periods["2026"].plan_provisional
+    assert not periods["2030"].started and not periods["2030"].final
+    assert periods["rolling-30d"].plan_id == "phase-2026-2030"
+    assert [p.id for p in catalog.periods][:2] == ["rolling-30d", "2026"]
+    assert {t.id.value for t in periods["2025"].tiers} == {
+        "province_agency", "district", "commune", "enterprise",
+    }  # fmt: skip
+    assert [p.plan_id for p in catalog.plans] == ["phase-2021-2025", "phase-2026-2030"]
+    assert catalog.phase == "phase-2026-2030"
     blocks = api.get("/v1/blocks", params={"tier": "province_agency", "period": "2025"}).json()
     assert blocks["blocks"] == ["K1", "K2"]
 

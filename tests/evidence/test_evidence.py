@@ -20,8 +20,8 @@ from services.api.app import create_app
 from services.scoring.processors import fold
 from services.scoring.writer.rows import EVENTS_RAW, KPI_COUNTERS, event_row
 from tests.store.builders import event, unit
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.contracts.plans import default_plans
 from thidua.settings import ApiSettings
 from thidua.simulate.generator import generate
 from thidua.simulate.registry import default_registry
@@ -29,8 +29,10 @@ from thidua.store.client import get_client
 from thidua.store.migrations import migrate
 
 E = EventType
-INDICATORS = default_criteria().indicator_ids()
-UNITS = ("tq-so-noi-vu", "tq-huyen-070", "tq-xa-00691")  # a department, a district, a commune
+INDICATORS = default_plans().indicator_ids()
+# Departments and a district that close in 2025 with their successors (SPEC §7.2: their data
+# counts for the successor once closed), and a commune
+UNITS = ("tq-so-noi-vu", "tq-so-ldtbxh", "tq-huyen-024", "tq-xa-00694", "tq-xa-00691")
 
 
 def edge_cases() -> list[CanonicalEvent]:
@@ -170,7 +172,7 @@ def edge_cases() -> list[CanonicalEvent]:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    config = default_criteria()
+    plans = default_plans()
     registry = [u for u in default_registry() if u.unit_id in UNITS]
     simulated = generate(
         seed=154, start=date(2025, 1, 1), end=date(2026, 1, 1), scale=0.2, units=registry
@@ -188,7 +190,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     for e in sorted(events, key=lambda e: e.seq):
         first.setdefault((e.source, e.id), e)
     counters = fold(
-        sorted(first.values(), key=lambda e: e.seq), indicator_ids=config.indicator_ids()
+        sorted(first.values(), key=lambda e: e.seq), indicator_ids=plans.indicator_ids()
     )
     rows = [[u, m, date.fromisoformat(str(d)), 0, float(v), 1] for (u, m, d), v in counters.items()]
     client.insert(KPI_COUNTERS.table, rows, column_names=list(KPI_COUNTERS.columns))
@@ -217,8 +219,9 @@ def test_evidence_agrees_with_the_scorecard_on_every_criterion(
             "denominator": criterion["denominator"],
         }, key
         items = page["items"]
-        if criterion["id"] in INDICATORS:  # one observation, its figures
-            assert len(items) == (1 if criterion["denominator"] else 0), key
+        if criterion["id"] in INDICATORS:  # observations (a successor's own and its merged
+            # units'), adding their figures
+            assert bool(items) == bool(criterion["denominator"]), key
         else:  # entities, counting one each
             assert page["total"] == len(items) <= 500
             assert sum(i["in_numerator"] for i in items) == criterion["numerator"], key
@@ -256,3 +259,19 @@ def test_edge_cases_are_listed_as_counted(api: TestClient) -> None:
         api.get("/v1/units/EV/evidence", params={**params, "criterion": "C19"}).status_code == 422
     )
     assert api.get("/v1/units/nope/evidence", params=params).status_code == 404
+
+
+def test_a_closed_units_items_count_for_its_successor(api: TestClient) -> None:
+    """tq-so-ldtbxh merged into tq-so-noi-vu on 2025-03-01: what its sources still send, and
+    its staff on the roll at the end, are listed under the successor, named as theirs."""
+    card = api.get("/v1/units/tq-so-noi-vu/scorecard", params={"period": "2025"}).json()
+    inherited = []
+    for criterion in card["criteria"]:
+        params = {"period": "2025", "criterion": criterion["id"], "page_size": 500}
+        page = api.get("/v1/units/tq-so-noi-vu/evidence", params=params).json()
+        inherited += [
+            (criterion["id"], i["id"]) for i in page["items"] if i["unit_id"] == "tq-so-ldtbxh"
+        ]
+    assert inherited
+    closed = api.get("/v1/units/tq-so-ldtbxh/scorecard", params={"period": "2025"}).json()
+    assert closed["closed_at"].startswith("2025-03-01")

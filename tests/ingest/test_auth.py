@@ -44,7 +44,8 @@ def test_token_from_environment_and_source_globs(
     systems = load_sources(path)
     assert systems[0].token_sha256 == sha256_hex("a-long-enough-production-token")
     assert systems[0].may_use_source("/dvc/portal") and not systems[0].may_use_source("/edoc")
-    assert systems[1].types == () and systems[1].may_use_source("anything")
+    # no ce_sources: bound to none (the default is no longer '*')
+    assert systems[1].types == () and not systems[1].may_use_source("anything")
 
 
 @pytest.mark.parametrize(
@@ -54,6 +55,8 @@ def test_token_from_environment_and_source_globs(
         "sources:\n  - name: x\n    token_sha256: abc\n",
         "sources:\n  - name: x\n    token_env: UNSET_TOKEN_VAR\n",
         "sources:\n  - token_sha256: " + "a" * 64 + "\n",
+        # types without the CloudEvents sources they may be sent as
+        "sources:\n  - name: x\n    token_sha256: " + "a" * 64 + "\n    types: ['*']\n",
         "[",
     ],
 )

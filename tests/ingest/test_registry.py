@@ -58,3 +58,28 @@ def test_other_types_are_ignored() -> None:
     )
     organs.apply(staff)
     assert organs.organ_units == {}
+
+
+def test_a_closed_units_codes_still_resolve_to_it() -> None:
+    """SPEC §7.2: sources lag behind a reform; scoring attributes the closed unit's data to
+    its successor by time, so its code must keep resolving, even when the closing version
+    leaves organ_ids out."""
+    organs = OrganMap()
+    organs.apply(_unit("huyen-a", ["000.00.70.H59"], day=1, tier="district"))
+    organs.apply(_unit("huyen-a", [], day=20, successor_id="xa-b", active=False))
+    organs.apply(_unit("xa-b", ["000.21.08.H59"], day=20))
+    assert organs.organ_units == {"000.00.70.H59": "huyen-a", "000.21.08.H59": "xa-b"}
+
+
+def test_a_shared_code_goes_to_the_active_unit_whatever_the_arrival_order() -> None:
+    versions = [
+        _unit("huyen-a", ["X"], day=1),
+        _unit("huyen-a", ["X"], day=20, successor_id="xa-b", active=False),
+        _unit("xa-b", ["X"], day=20),
+        _unit("xa-c", ["X"], day=21, active=False),
+    ]
+    for order in (versions, versions[::-1], versions[1:] + versions[:1]):
+        organs = OrganMap()
+        for version in order:
+            organs.apply(version)
+        assert organs.organ_units == {"X": "xa-b"}

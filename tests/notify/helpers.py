@@ -7,8 +7,8 @@ from typing import Any
 
 from services.notify.engine import Engine
 from services.notify.rules import parse_rules
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.contracts.plans import default_plans
 
 T0 = datetime(2025, 11, 3, 10, 0, tzinfo=LOCAL_TZ)
 
@@ -49,4 +49,4 @@ def card(
 
 
 def engine(*rules: dict[str, Any]) -> Engine:
-    return Engine.build(parse_rules({"rules": list(rules)}), default_criteria())
+    return Engine.build(parse_rules({"rules": list(rules)}), default_plans())

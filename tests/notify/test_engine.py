@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from services.notify.conditions import trend_at
 from services.notify.rules import load_rules
+from thidua.contracts.periods import LOCAL_TZ
 
 from .helpers import at, card, engine
 
@@ -208,3 +209,49 @@ def test_source_silent() -> None:
     assert "Cổng dịch vụ công" in alert.summary
     eng.observations.saw_source("events-dvc", at(days=2, hours=1))
     assert [a.state for a in eng.evaluate(at(days=2, hours=1))] == ["resolved"]
+
+
+# --- SPEC §7.3: the plan in force, past dates, closed units ---------------------------------
+
+NOW_2026 = datetime(2026, 12, 4, 10, 0, tzinfo=LOCAL_TZ)
+
+
+def test_stock_trend_projects_to_the_target_date_of_the_plan_in_force() -> None:
+    eng = engine(STOCK)
+    eng.add_all(quarters(0.5, 0.6, 0.7, 0.75))  # phase 1's quarters: not phase 2's trend
+    assert eng.evaluate(NOW_2026) == []
+    eng.add_all(
+        card(unit="tq-so-noi-vu", period=f"2026-Q{q}", tier="province_agency", when=NOW_2026,
+             C04=(v, 100, 1.0))
+        for q, v in ((1, 50), (2, 51), (3, 52))
+    )  # fmt: skip
+    (alert,) = eng.evaluate(NOW_2026)
+    assert alert.criterion == "C04" and "31/12/2030" in alert.summary
+    assert "phase-2026-2030" in alert.summary
+
+
+def test_stock_trend_never_projects_to_a_past_date() -> None:
+    past = {**STOCK, "deadline": "2025-12-31"}
+    eng = engine(past)
+    eng.add_all(
+        card(unit="tq-so-noi-vu", period=f"2026-Q{q}", tier="province_agency", when=NOW_2026,
+             C04=(v, 100, 1.0))
+        for q, v in ((1, 50), (2, 51), (3, 52))
+    )  # fmt: skip
+    assert eng.evaluate(NOW_2026) == []
+
+
+def test_a_closed_unit_gets_no_new_alert_and_its_alerts_resolve_at_once() -> None:
+    rule = {"name": "flow", "kind": "flow_below_target", "for": "0s", "keep_firing_for": "2h"}
+    eng = engine(rule)
+    eng.add(card(unit="tq-huyen-070", C05=(1, 10, 0.9)))
+    eng.add(card(unit="tq-huyen-071", C05=(1, 10, 0.9)))
+    assert {a.unit_id for a in eng.evaluate(at())} == {"tq-huyen-070", "tq-huyen-071"}
+    closing = card(unit="tq-huyen-070", when=at(minutes=5), C05=(1, 10, 0.9))
+    closing["closed_at"] = at(minutes=4).isoformat()
+    eng.add(closing)
+    later = card(unit="tq-huyen-072", when=at(minutes=5), C05=(1, 10, 0.9))
+    later["closed_at"] = at(minutes=4).isoformat()
+    eng.add(later)
+    alerts = eng.evaluate(at(minutes=6))
+    assert [(a.unit_id, a.state) for a in alerts] == [("tq-huyen-070", "resolved")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from services.notify.observations import Scorecard as Observed
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import Tier
+from thidua.contracts.plans import default_plans
 from thidua.contracts.results import result_message
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_scorecards
 
@@ -17,7 +17,7 @@ def test_round_trip() -> None:
     unit = UnitInfo("tq-xa-02269", "UBND xã Thượng Lâm", Tier.COMMUNE, True)
     measures = {"workfile_online": 4, "workfile_non_secret": 10, "rating": 0}
     (card,) = rank_scorecards(
-        [build_scorecard(default_criteria(), unit, "rolling-30d", measures, False)]
+        [build_scorecard(default_plans().plans[0], unit, "rolling-30d", measures, False)]
     )
     key, value = result_message(card, T0, last_event_at=T0)
     assert key == b"rolling-30d|tq-xa-02269"

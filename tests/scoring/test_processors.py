@@ -17,12 +17,12 @@ from services.scoring.processors import (
     local_day,
     version_measures,
 )
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, to_utc_micros
+from thidua.contracts.plans import default_plans
 
 from .events import T, at, dossier, event, indicator, procedure, staff, training
 
-IDS = default_criteria().indicator_ids()
+IDS = default_plans().indicator_ids()
 DAY = "2025-06-10T09:00:00+07:00"
 D = "2025-06-10"
 

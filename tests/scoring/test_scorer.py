@@ -16,11 +16,11 @@ from services.scoring.agents import Scorer
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.processors import EntityState, contribution, exact, fold
 from services.scoring.processors.measures import normalise
-from thidua.contracts.criteria import default_criteria
+from thidua.contracts.plans import default_plans
 
 from .workload import make_events
 
-IDS = default_criteria().indicator_ids()
+IDS = default_plans().indicator_ids()
 
 
 class Store(dict):  # type: ignore[type-arg]

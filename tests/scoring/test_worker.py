@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.scoring.processors import fold
-from thidua.contracts.criteria import default_criteria
+from thidua.contracts.plans import default_plans
 
 from .events import T, dossier, event, indicator, staff, training
 from .harness import CounterReader, Worker, create_topics, diff, produce, read_dead_letters
@@ -20,7 +20,7 @@ from .workload import make_events
 
 pytestmark = pytest.mark.integration
 
-IDS = default_criteria().indicator_ids()
+IDS = default_plans().indicator_ids()
 
 
 @pytest.fixture

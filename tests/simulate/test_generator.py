@@ -100,10 +100,12 @@ def test_units_rank_differently(events: list[dict[str, Any]]) -> None:
 
 def test_reform_deactivates_districts(events: list[dict[str, Any]]) -> None:
     closed = [e for e in events if e["type"] == EventType.UNIT_UPSERTED and not e["data"]["active"]]
-    assert len(closed) == 7
+    districts = [e for e in closed if e["data"]["tier"] == "district"]
+    assert len(districts) == 18  # 7 of Tuyên Quang, 11 of Hà Giang
     assert all(
-        e["time"] == "2025-07-01T00:00:00+07:00" and e["data"]["successor_id"] for e in closed
+        e["time"] == "2025-07-01T00:00:00+07:00" and e["data"]["successor_id"] for e in districts
     )
+    assert {e["time"] for e in closed if e not in districts} == {"2025-03-01T00:00:00+07:00"}
 
 
 def test_live_events_happen_now() -> None:

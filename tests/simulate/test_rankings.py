@@ -8,8 +8,9 @@ from datetime import date
 
 import pytest
 
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, Tier
+from thidua.contracts.measures import FLOW_MEASURES
+from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_by_tier
 from thidua.simulate.generator import generate
 from thidua.simulate.registry import default_registry
@@ -18,7 +19,7 @@ processors = pytest.importorskip("services.scoring.processors")
 
 
 def test_annual_review_2025_has_winners_and_a_spread() -> None:
-    config = default_criteria()
+    config = default_plans().plans[0]
     events = [
         CanonicalEvent.model_validate({**e, "seq": n})
         for n, e in enumerate(
@@ -26,7 +27,7 @@ def test_annual_review_2025_has_winners_and_a_spread() -> None:
         )
     ]
     counters = processors.fold(events, indicator_ids=config.indicator_ids())
-    flows = config.flow_measures()
+    flows = FLOW_MEASURES
     sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for (unit, measure, day), value in counters.items():
         if day < "2026-01-01" and (measure not in flows or day >= "2025-01-01"):

@@ -33,10 +33,10 @@ def event(
 
 def unit(unit_id: str, when: str = "2021-01-01", *, tier: str = "province_agency",
          active: bool = True, block: str | None = None, name: str | None = None,
-         **kw: Any) -> CanonicalEvent:  # fmt: skip
+         successor: str | None = None, **kw: Any) -> CanonicalEvent:  # fmt: skip
     data = {"unit_id": unit_id, "name": name or f"Đơn vị {unit_id}", "tier": tier,
             "active": active, "block": block, "parent_id": None, "organ_ids": [],
-            "successor_id": None}  # fmt: skip
+            "successor_id": successor}  # fmt: skip
     return event(EventType.UNIT_UPSERTED, when, data, **kw)
 
 

@@ -19,8 +19,8 @@ from services.scoring.writer import Writer
 from tests.store.test_recompute import PERIODS, province
 from tests.store.test_writer import send_event
 from tests.store.test_writer_process import free_port
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.periods import parse_period
+from thidua.contracts.plans import default_plans
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import WriterSettings
 
@@ -59,7 +59,7 @@ def test_streaming_through_faust_agrees_with_recompute(
         topic_partitions=2,
         writer_group=f"{topic_prefix}writer",
     )
-    writer = Writer(settings, client, default_criteria())
+    writer = Writer(settings, client, default_plans())
     writer.start()
     try:
         # Poll until the streaming side has caught up with every event (or give up).
@@ -67,9 +67,7 @@ def test_streaming_through_faust_agrees_with_recompute(
         deadline = time.monotonic() + 120
         while True:
             stored = client.query("SELECT count() FROM events_raw FINAL").result_rows[0][0]
-            report = compare_report(
-                client, default_criteria(), periods
-            )  # after: sees all it counted
+            report = compare_report(client, default_plans(), periods)  # after: sees all it counted
             agreed = stored == len(events) and not any(d for _, d in report.values())
             if agreed or time.monotonic() > deadline:
                 break

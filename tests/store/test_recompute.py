@@ -3,6 +3,7 @@ streaming path (the scoring processors' counters → kpi_counters → compute_pe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,9 @@ from clickhouse_connect.driver.client import Client
 from services.scoring.processors import fold
 from services.scoring.recompute import compare, compare_report, recompute_period, run
 from tests.store.builders import event, insert_counters, insert_events, unit
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.periods import parse_period
+from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.store import kpi
 
@@ -145,7 +146,7 @@ def values(card: Scorecard) -> dict[str, tuple[float, float]]:
 
 def test_recompute_follows_the_rules_for_every_criterion(client: Client) -> None:
     insert_events(client, *province())
-    config = default_criteria()
+    config = default_plans()
     cards = kpi.scorecards_by_unit(recompute_period(client, config, parse_period("2025")))
     assert set(cards) == {"P", "D", "C", "ENT"}
     assert values(cards["P"]) == {
@@ -174,7 +175,7 @@ PERIODS = ("2024", "2025", "2026", "2025-Q1", "2025-Q4", "2026-Q1", "phase-2021-
 
 def stream_counters(client: Client, events: list[CanonicalEvent]) -> None:
     """What the scoring workers publish, computed by their pure processors."""
-    counters = fold(events, indicator_ids=default_criteria().indicator_ids())
+    counters = fold(events, indicator_ids=default_plans().indicator_ids())
     insert_counters(client, *((u, m, d, float(v)) for (u, m, d), v in counters.items()))
 
 
@@ -182,7 +183,7 @@ def test_streaming_and_batch_agree(client: Client) -> None:
     events = province()
     insert_events(client, *events)
     stream_counters(client, events)
-    report = compare_report(client, default_criteria(), [parse_period(p) for p in PERIODS])
+    report = compare_report(client, default_plans(), [parse_period(p) for p in PERIODS])
     assert {p: (n, d) for p, (n, d) in report.items()} == {
         "2024": (4, []), "2025": (4, []), "2026": (5, []), "2025-Q1": (4, []),
         "2025-Q4": (4, []), "2026-Q1": (5, []), "phase-2021-2025": (4, []),
@@ -194,15 +195,11 @@ def test_a_wrong_counter_is_reported(client: Client) -> None:
     insert_events(client, *events)
     stream_counters(client, events)
     insert_counters(client, ("P", "rating", "2025-02-01", 5), partition=9)
-    report = compare_report(
-        client, default_criteria(), [parse_period("2025"), parse_period("2024")]
-    )
+    report = compare_report(client, default_plans(), [parse_period("2025"), parse_period("2024")])
     fields = {(d.unit_id, d.field) for d in report["2025"][1]}
     assert {("P", "C05.denominator"), ("P", "C05.value"), ("P", "score")} <= fields
     assert report["2024"][1] == []
-    assert {d.period for d in compare(client, default_criteria(), [parse_period("2025")])} == {
-        "2025"
-    }
+    assert {d.period for d in compare(client, default_plans(), [parse_period("2025")])} == {"2025"}
 
 
 def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,6 +214,25 @@ def test_cli_exit_code(client: Client, chdb_dsn: str, monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit) as bad:
         run()
     assert bad.value.code == 1
+
+
+def test_cli_finds_the_store_of_thidua_up_and_refuses_to_compare_nothing(
+    client: Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without THIDUA_CLICKHOUSE_DSN it reads ``$THIDUA_VAR_DIR/chdb`` (where ``thidua up``
+    keeps it); an empty store compares 0 units: an error, not a pass."""
+    monkeypatch.delenv("THIDUA_CLICKHOUSE_DSN", raising=False)
+    monkeypatch.setenv("THIDUA_VAR_DIR", str(tmp_path / "var"))
+    (tmp_path / "var" / "chdb").mkdir(parents=True)
+    client.close()  # one chDB path per process: the test's store is closed while run() reads
+    with pytest.raises(SystemExit) as empty:
+        run()
+    assert empty.value.code == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "var" / "chdb") in err and "no unit to compare" in err
 
 
 def _api(client: Client, **settings: object) -> Any:
@@ -238,7 +254,7 @@ def test_the_api_recomputes_on_its_engine(client: Client) -> None:
     insert_events(client, *events)
     stream_counters(client, events)
     token = "recompute-token-0123456789"
-    with TestClient(_api(client, api_read_tokens=[token])) as http:
+    with TestClient(_api(client, api_write_tokens=[token])) as http:
         assert http.post("/v1/recompute").status_code == 401
         agreed = http.post("/v1/recompute", headers={"authorization": f"Bearer {token}"})
         assert agreed.status_code == 200, agreed.text
@@ -256,7 +272,7 @@ def test_the_api_recomputes_on_its_engine(client: Client) -> None:
 
 def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str) -> None:
     """`thidua recompute` in another process cannot open the api's chDB path: it asks the api
-    (with the api's first read token) and prints and exits as it would have."""
+    (with the api's first write token) and prints and exits as it would have."""
     import os
     import subprocess
     import sys
@@ -267,12 +283,12 @@ def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str)
     insert_events(client, *events)
     stream_counters(client, events)
     token = "recompute-token-0123456789"
-    with LiveServer(_api(client, api_read_tokens=[token])) as live:
+    with LiveServer(_api(client, api_write_tokens=[token])) as live:
         env = {
             **os.environ,
             "THIDUA_CLICKHOUSE_DSN": chdb_dsn,
             "THIDUA_API_PORT": str(live.port),
-            "THIDUA_API_READ_TOKENS": f'["{token}"]',
+            "THIDUA_API_WRITE_TOKENS": f'["{token}"]',
         }
         command = [sys.executable, "-m", "thidua.cli", "recompute"]
         agreed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
@@ -283,7 +299,7 @@ def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str)
         differ = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         assert differ.returncode == 1, differ.stdout + differ.stderr
         assert "P C01.numerator" in differ.stdout or "P score" in differ.stdout
-        env["THIDUA_API_READ_TOKENS"] = '["not-the-api-token-0123456789"]'
+        env["THIDUA_API_WRITE_TOKENS"] = '["not-the-api-token-0123456789"]'
         refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         assert refused.returncode == 2
         assert "the api said 403" in refused.stderr

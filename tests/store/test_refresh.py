@@ -9,7 +9,7 @@ from clickhouse_connect.driver.client import Client
 
 from services.scoring.writer.refresh import Refresher
 from tests.store.builders import insert_counters, insert_events, unit
-from thidua.contracts.criteria import default_criteria
+from thidua.contracts.plans import default_plans
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ def test_refresh_materializes_the_touched_periods_and_notifies(client: Client) -
     insert_events(client, unit("A"))
     insert_counters(client, ("A", "rating", "2025-05-02", 1))
     heard: list[set[str]] = []
-    refresher = Refresher(client, default_criteria(), [heard.append, lambda _: 1 / 0], lambda: NOW)
+    refresher = Refresher(client, default_plans(), [heard.append, lambda _: 1 / 0], lambda: NOW)
     assert refresher.refresh(flow_days=[date(2025, 5, 2)]) == {"2025", "2025-Q2", "phase-2021-2025"}
     assert heard == [{"2025", "2025-Q2", "phase-2021-2025"}]  # a failing listener is skipped
     periods = client.query("SELECT DISTINCT period FROM kpi_scores ORDER BY period").result_rows
@@ -27,7 +27,7 @@ def test_refresh_materializes_the_touched_periods_and_notifies(client: Client) -
 
 def test_a_failed_refresh_keeps_its_days_pending(client: Client) -> None:
     insert_events(client, unit("A"))
-    refresher = Refresher(client, default_criteria(), [], lambda: NOW)
+    refresher = Refresher(client, default_plans(), [], lambda: NOW)
     client.command("RENAME TABLE kpi_scores TO kpi_scores_away")
     with pytest.raises(Exception):  # noqa: B017 - whatever ClickHouse raises
         refresher.refresh(stock_days=[date(2025, 12, 31)])
@@ -43,7 +43,7 @@ def test_rolling_window_is_refreshed_when_the_local_day_changes(client: Client) 
         datetime(2025, 11, 20, 16, 59, tzinfo=UTC),
         datetime(2025, 11, 20, 17, 0, tzinfo=UTC),
     ]
-    refresher = Refresher(client, default_criteria(), [], lambda: moments[0])
+    refresher = Refresher(client, default_plans(), [], lambda: moments[0])
     assert refresher.periods_for([], []) == []
     moments.pop(0)  # 23:59 local, same day
     assert refresher.periods_for([], []) == []

@@ -13,11 +13,11 @@ from services.scoring.writer.batch import Batch, DeadLetter
 from services.scoring.writer.decode import Router
 from services.scoring.writer.rows import ALERTS, EVENTS_RAW, KPI_COUNTERS, Undecodable
 from tests.store.builders import event, unit
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import EventType
+from thidua.contracts.measures import FLOW_MEASURES
 
 PREFIX = "p."
-ROUTER = Router(PREFIX, default_criteria().flow_measures())
+ROUTER = Router(PREFIX, FLOW_MEASURES)
 
 
 def counter(measure: str, day: str = "2025-03-01", value: float = 2) -> bytes:

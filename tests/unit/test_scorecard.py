@@ -1,10 +1,10 @@
 import pytest
 
-from thidua.contracts.criteria import default_criteria
 from thidua.contracts.events import Tier
+from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_scorecards
 
-CFG = default_criteria()
+CFG = default_plans().plans[0]
 
 
 def unit(

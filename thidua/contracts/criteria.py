@@ -1,13 +1,15 @@
-"""The criteria config (SPEC §3): loaded and validated once at start.
+"""One plan's criteria config (SPEC §3, §7.1): loaded and validated once at start.
 
 Each criterion reads two *measures* — named counters kept per (unit, measure, local day) —
-as numerator and denominator. Event-sourced measures are produced by scoring's processors;
-an indicator criterion ``Cxx`` reads the measures ``indicator.Cxx.num`` / ``indicator.Cxx.den``.
+as numerator and denominator. Event-sourced measures are produced by scoring's processors
+(named in the catalogue, ``thidua.contracts.measures``); an indicator criterion ``Cxx`` reads
+the measures ``indicator.Cxx.num`` / ``indicator.Cxx.den``. Every plan file of the plans
+directory is one :class:`CriteriaConfig`; ``thidua.contracts.plans`` holds them together.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -15,8 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from thidua.contracts.events import Tier
-
-DEFAULT_CRITERIA_FILE = Path(__file__).resolve().parents[2] / "config" / "criteria-2021-2025.yaml"
+from thidua.contracts.measures import kind_of
 
 
 def indicator_measures(criterion_id: str) -> tuple[str, str]:
@@ -46,6 +47,20 @@ class Criterion(BaseModel):
                 raise ValueError(f"{self.id}: indicators are stocks")
         elif not (self.numerator and self.denominator):
             raise ValueError(f"{self.id}: an event criterion needs numerator and denominator")
+        names = [self.numerator, self.denominator, *self.numerator_by_tier.values()]
+        for name in filter(None, names):
+            kind = kind_of(name)
+            if kind is None:
+                raise ValueError(f"{self.id}: unknown measure {name!r}")
+            if kind != self.kind:
+                raise ValueError(
+                    f"{self.id}: measure {name!r} is a {kind}, the criterion a {self.kind}"
+                )
+        for tier in self.numerator_by_tier:
+            if tier not in self.targets:
+                raise ValueError(
+                    f"{self.id}: numerator_by_tier names {tier.value}, which has no target"
+                )
         for tier, target in self.targets.items():
             if not 0 < target <= 1:
                 raise ValueError(f"{self.id}: target for {tier} must be in (0, 1]")
@@ -62,21 +77,63 @@ class Criterion(BaseModel):
         return tier in self.targets
 
 
-class CriteriaConfig(BaseModel):
+class Phase(BaseModel):
+    """``[start, end)`` in local days; a plan's phase is whole calendar years."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _whole_years(self) -> Phase:
+        if (self.start.month, self.start.day, self.end.month, self.end.day) != (1, 1, 1, 1):
+            raise ValueError("a phase starts and ends on 1 January")
+        if self.end <= self.start:
+            raise ValueError("a phase ends after it starts")
+        return self
+
+    @property
+    def period_id(self) -> str:
+        return f"phase-{self.start.year}-{self.end.year - 1}"
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+class CriteriaConfig(BaseModel):
+    """One plan (SPEC §7.1): its phase, target date, criteria, targets and weights."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plan_id: str
+    phase: Phase
+    target_date: date
+    provisional: bool = False
+    note: str | None = None
     version: str
-    plan: str
-    phase: str
+    plan: str  # the plan's title, for people
     award: str
     tiers: dict[Tier, str]
     criteria: list[Criterion]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> CriteriaConfig:
+    def _consistent(self) -> CriteriaConfig:
         ids = [c.id for c in self.criteria]
         if len(ids) != len(set(ids)):
             raise ValueError("criterion ids must be unique")
+        if self.plan_id != self.phase.period_id:
+            raise ValueError(
+                f"plan_id {self.plan_id!r} must name its phase ({self.phase.period_id!r})"
+            )
+        if not self.phase.contains(self.target_date):
+            raise ValueError(f"target_date {self.target_date} is outside the plan's phase")
+        if self.provisional and not self.note:
+            raise ValueError("a provisional plan says why in its note")
+        for criterion in self.criteria:
+            for tier in criterion.targets:
+                if tier not in self.tiers:
+                    raise ValueError(f"{criterion.id}: tier {tier.value} is not among the tiers")
         return self
 
     def by_id(self, criterion_id: str) -> Criterion:
@@ -88,23 +145,13 @@ class CriteriaConfig(BaseModel):
     def for_tier(self, tier: Tier) -> list[Criterion]:
         return [c for c in self.criteria if c.applies_to(tier)]
 
-    def flow_measures(self) -> frozenset[str]:
-        """Measures summed inside a period; every other measure is cumulated to its end."""
-        return frozenset(
-            m
-            for c in self.criteria
-            if c.kind == "flow"
-            for tier in c.targets
-            for m in c.measures(tier)
-        )
-
     def indicator_ids(self) -> frozenset[str]:
         return frozenset(c.id for c in self.criteria if c.source == "indicator")
 
 
-def load_criteria(path: Path | str | None = None) -> CriteriaConfig:
-    """Load and validate a criteria file; errors name the file and the offending entry."""
-    file = Path(path) if path else DEFAULT_CRITERIA_FILE
+def load_criteria(path: Path | str) -> CriteriaConfig:
+    """Load and validate one plan file; errors name the file and the offending entry."""
+    file = Path(path)
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -113,8 +160,3 @@ def load_criteria(path: Path | str | None = None) -> CriteriaConfig:
         return CriteriaConfig.model_validate(raw)
     except ValueError as exc:
         raise ValueError(f"invalid criteria file {file}: {exc}") from exc
-
-
-@cache
-def default_criteria() -> CriteriaConfig:
-    return load_criteria()

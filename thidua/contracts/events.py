@@ -6,7 +6,7 @@ A *canonical event* is a validated CloudEvent whose ``data`` matches its ``type`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -17,11 +17,32 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     model_validator,
 )
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+# A unit id must be addressable as a path segment (/v1/units/{unit_id}/scorecard): no '/', '?',
+# '#', '%', spaces or dot-segments. The shipped registry (config/units-tuyen-quang.yaml) and the
+# simulator use ids like ``tq-so-noi-vu``.
+UNIT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+UnitId = Annotated[str, Field(pattern=UNIT_ID_PATTERN)]
+
+# SPEC §7.3: an accepted event must be scorable. Times before 2000 or more than a day after
+# arrival would fall outside the stores' ranges (or be typos) and be dropped downstream.
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=7)))
+MAX_AHEAD_OF_ARRIVAL = timedelta(hours=24)
+# Indicator observations are 1/1 or 0/1; the bound keeps every sum finite in Float64.
+MAX_OBSERVATION = 1e12
+
+
+def time_problem(moment: datetime, received_at: datetime) -> str | None:
+    """Why ingest must refuse an event ``time`` (SPEC §7.3), or None when it is acceptable."""
+    if moment < EARLIEST_EVENT_TIME:
+        return f"time {moment.isoformat()} is before 2000-01-01T00:00:00+07:00"
+    if moment > received_at + MAX_AHEAD_OF_ARRIVAL:
+        return f"time {moment.isoformat()} is more than 24 h after its arrival"
+    return None
 
 
 class EventType(StrEnum):
@@ -69,6 +90,8 @@ TierValue = Annotated[Tier, Field(strict=False)]
 StaffCategoryValue = Annotated[StaffCategory, Field(strict=False)]
 ChannelValue = Annotated[Channel, Field(strict=False)]
 ProgramValue = Annotated[Program, Field(strict=False)]
+# A JSON string with an offset (RFC 3339), as events carry times.
+AwareDatetimeValue = Annotated[AwareDatetime, Field(strict=False)]
 
 
 class _Data(BaseModel):
@@ -78,19 +101,19 @@ class _Data(BaseModel):
 
 
 class UnitUpserted(_Data):
-    unit_id: Id
+    unit_id: UnitId
     name: Annotated[str, Field(min_length=1, max_length=500)]
     tier: TierValue
-    parent_id: Id | None = None
+    parent_id: UnitId | None = None
     block: Annotated[str, Field(max_length=200)] | None = None
     organ_ids: list[Id] = Field(default_factory=list)
-    successor_id: Id | None = None
+    successor_id: UnitId | None = None
     active: StrictBool
 
 
 class StaffUpserted(_Data):
     staff_id: Id
-    unit_id: Id
+    unit_id: UnitId
     category: StaffCategoryValue
     digital_id: StrictBool
     active: StrictBool
@@ -98,7 +121,7 @@ class StaffUpserted(_Data):
 
 class ProcedureUpserted(_Data):
     procedure_id: Id
-    unit_id: Id
+    unit_id: UnitId
     full_online_eligible: StrictBool
     full_online: StrictBool
     mobile: StrictBool
@@ -106,21 +129,28 @@ class ProcedureUpserted(_Data):
 
 class DossierReceived(_Data):
     dossier_id: Id
-    unit_id: Id
+    unit_id: UnitId
     procedure_id: Id
     channel: ChannelValue
+    # Optional, for the national 766 index shown beside the score (never scored); absent
+    # (None) when the source does not say. Set by the DVCQG adapter (services/ingest/dvcqg.py).
+    due_at: AwareDatetimeValue | None = None  # NgayHenTra
+    finished_at: AwareDatetimeValue | None = None  # end of processing, supplement pauses off
+    on_time: StrictBool | None = None  # finished_at <= due_at (766 rule 2.1); None: not known
+    digitised: StrictBool | None = None  # has a digitised component (766 rule 4.3)
+    paid_online: StrictBool | None = None  # fee paid online; None: no fee due (766 rule 3.6)
 
 
 class DossierRated(_Data):
     dossier_id: Id
-    unit_id: Id
+    unit_id: UnitId
     satisfied: StrictBool
 
 
 class DocumentSent(_Data):
     document_id: Id
-    from_unit: Id
-    to_units: list[Id]
+    from_unit: UnitId
+    to_units: list[UnitId]
     electronic: StrictBool
     digitally_signed: StrictBool
     confidential: StrictBool
@@ -128,7 +158,7 @@ class DocumentSent(_Data):
 
 class WorkfileClosed(_Data):
     workfile_id: Id
-    unit_id: Id
+    unit_id: UnitId
     online: StrictBool
     digitally_signed: StrictBool
     secret: StrictBool
@@ -136,13 +166,13 @@ class WorkfileClosed(_Data):
 
 class ReportSubmitted(_Data):
     report_id: Id
-    unit_id: Id
+    unit_id: UnitId
     via_shared_system: StrictBool
 
 
 class InspectionCompleted(_Data):
     inspection_id: Id
-    unit_id: Id
+    unit_id: UnitId
     digital: StrictBool
 
 
@@ -152,10 +182,16 @@ class TrainingCompleted(_Data):
 
 
 class IndicatorObserved(_Data):
-    unit_id: Id
+    unit_id: UnitId
     indicator: Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")]
-    numerator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictInt
-    denominator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictInt
+    numerator: (
+        Annotated[float, Field(ge=0, le=MAX_OBSERVATION, allow_inf_nan=False)]
+        | Annotated[int, Field(strict=True, ge=0, le=MAX_OBSERVATION)]
+    )
+    denominator: (
+        Annotated[float, Field(ge=0, le=MAX_OBSERVATION, allow_inf_nan=False)]
+        | Annotated[int, Field(strict=True, ge=0, le=MAX_OBSERVATION)]
+    )
 
     @model_validator(mode="after")
     def _numerator_within_denominator(self) -> IndicatorObserved:
@@ -251,7 +287,12 @@ def validate_data(event_type: EventType, data: Any) -> dict[str, Any]:
     """
     model_class = DATA_MODELS[event_type]
     model = model_class.__pydantic_validator__.validate_python(data)
-    return model_class.__pydantic_serializer__.to_python(model, mode="json")  # type: ignore[no-any-return]
+    # A dossier's optional 766 fields stay out of the data when absent: events without them
+    # are byte-for-byte what they were before the fields existed.
+    exclude_none = event_type is EventType.DOSSIER_RECEIVED
+    return model_class.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+        model, mode="json", exclude_none=exclude_none
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -3,8 +3,9 @@ period, notify reads it (``services.notify.observations.Scorecard.from_json``).
 
 Key ``"{period}|{unit_id}"`` (the topic is compacted: the latest scorecard per key stays);
 value JSON ``{period, unit_id, tier, score, rank, criteria:[{id, value, numerator,
-denominator, target, met}], computed_at}`` plus, when known, ``last_event_at`` (the unit's
-latest event time, which sharpens the "silent unit" rule).
+denominator, target, met}], computed_at, closed_at}`` (``closed_at``: the unit closed inside
+the period, SPEC §7.2, else null) plus, when known, ``last_event_at`` (the unit's latest event
+time, which sharpens the "silent unit" rule).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def result_message(
             for c in card.criteria
         ],
         "computed_at": computed_at.astimezone(LOCAL_TZ).isoformat(),
+        "closed_at": (
+            card.unit.closed_at.astimezone(LOCAL_TZ).isoformat() if card.unit.closed_at else None
+        ),
     }
     if last_event_at is not None:
         body["last_event_at"] = last_event_at.astimezone(LOCAL_TZ).isoformat()

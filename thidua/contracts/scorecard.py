@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
@@ -30,7 +31,8 @@ class CriterionResult:
 
 @dataclass(frozen=True, slots=True)
 class UnitInfo:
-    """A unit as registered at the period's end (SPEC §2)."""
+    """A unit as registered at the period's end, or on its last active day when it closed
+    inside the period (SPEC §2, §7.2: then ``closed_at`` is the closing time)."""
 
     unit_id: str
     name: str
@@ -39,6 +41,7 @@ class UnitInfo:
     block: str | None = None
     parent_id: str | None = None
     successor_id: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,14 @@ def build_scorecard(
     score = 100.0 * sum(r.weight * r.attainment for r in results) / total_weight if results else 0.0
     no_data = tuple(r.id for r in results if r.value is None)
     met = sum(1 for r in results if r.met)
-    eligible = awardable and unit.active and not no_data and met == len(results) and bool(results)
+    eligible = (
+        awardable
+        and unit.active
+        and unit.closed_at is None  # a unit that closed inside the period never is (§7.2)
+        and not no_data
+        and met == len(results)
+        and bool(results)
+    )
     return Scorecard(unit, period, tuple(results), score, met, no_data, award_eligible=eligible)
 
 

@@ -22,6 +22,9 @@ class Topic(StrEnum):
     KPI_RESULTS = "kpi-results"  # compacted: scorecards per (period, unit), for notify
     ALERTS = "alerts"
     DEAD_LETTER = "dead-letter"
+    # Ingest's own copy of every procedure.upserted it accepted, so that ingest can follow the
+    # procedure catalogue (the DVCQG adapter's channel) without reading every dossier.
+    INGEST_PROCEDURES = "ingest-procedures"
 
 
 SOURCE_TOPICS: tuple[Topic, ...] = (

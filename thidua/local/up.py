@@ -7,7 +7,9 @@ the terminal shows the live ranking. Ctrl-C stops everything and leaves nothing 
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -20,7 +22,14 @@ import httpx
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.local import kafka_broker
 from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
-from thidua.settings import ApiSettings, IngestSettings, NotifySettings, ScoringSettings
+from thidua.settings import (
+    ApiSettings,
+    IngestSettings,
+    NotifySettings,
+    ScoringSettings,
+    local_chdb_dsn,
+    local_write_token_file,
+)
 
 VAR = Path(os.environ.get("THIDUA_VAR_DIR", "var"))
 
@@ -40,12 +49,12 @@ def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Ch
     logs.mkdir(parents=True, exist_ok=True)
     env = {
         "THIDUA_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "THIDUA_CLICKHOUSE_DSN": os.environ.get(
-            "THIDUA_CLICKHOUSE_DSN", f"chdb://{(VAR / 'chdb').resolve()}"
-        ),
+        "THIDUA_CLICKHOUSE_DSN": os.environ.get("THIDUA_CLICKHOUSE_DSN", local_chdb_dsn()),
         "THIDUA_SCORING_DATA_DIR": str(VAR / "scoring"),
         "THIDUA_NOTIFY_API_URL": f"http://{api.api_host}:{api.api_port}",
     }
+    if "THIDUA_API_WRITE_TOKENS" not in os.environ:
+        env["THIDUA_API_WRITE_TOKENS"] = json.dumps([_local_write_token()])
     tokens = Path("config/ingest-sources.example.yaml")
     if "THIDUA_INGEST_TOKENS_FILE" not in os.environ and tokens.exists():
         env["THIDUA_INGEST_TOKENS_FILE"] = str(tokens.resolve())
@@ -78,6 +87,24 @@ def _children(kafka: kafka_broker.BrokerConfig) -> tuple[dict[str, str], list[Ch
         ),
     ]
     return env, children
+
+
+def _local_write_token() -> str:
+    """A fresh api write token for this run, kept (0600) where `thidua recompute` finds it."""
+    token = secrets.token_urlsafe(24)
+    path = local_write_token_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token + "\n")
+    return token
+
+
+def _write_token(env: dict[str, str]) -> str:
+    if "THIDUA_API_WRITE_TOKENS" not in env:
+        return "from $THIDUA_API_WRITE_TOKENS"
+    return str(json.loads(env["THIDUA_API_WRITE_TOKENS"])[0])
 
 
 def _show_rankings(api_base: str, stop: threading.Event, interval: float = 5.0) -> None:
@@ -156,6 +183,8 @@ def run(simulate: bool = True) -> None:
                     f"  Dashboard      {api_base}/",
                     f"  API (OpenAPI)  {api_base}/docs",
                     f"  Ingest         {ingest_base}/v1/events",
+                    f"  Write token    {_write_token(env)}  (silences, recompute; also in "
+                    f"{local_write_token_file()})",
                     f"  Metrics        {api_base}/metrics  {ingest_base}/metrics",
                     f"  Logs           {VAR / 'logs'}",
                     "Ctrl-C stops everything.",

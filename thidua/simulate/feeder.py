@@ -1,4 +1,5 @@
-"""Feeder: POSTs CloudEvents to ingest in batches (``application/cloudevents-batch+json``).
+"""Feeder: POSTs CloudEvents to ingest in batches (``application/cloudevents-batch+json``);
+with a :class:`PortalConverter`, procedures and dossiers go as the national portal's format.
 
 Each ingest token is bound to one source system and the event types it may send (SPEC §4), so
 events are routed to the first credential whose type globs match, and batched per credential.
@@ -17,6 +18,8 @@ from typing import Any, TextIO
 
 import httpx
 import orjson
+
+from thidua.simulate.dvcqg import DOSSIERS_PATH, PROCEDURES_PATH, PortalConverter
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -108,10 +111,15 @@ class Feeder:
         timeout: float = 60.0,
         progress: Progress | None = None,
         progress_every: float = 1.0,
+        portal: PortalConverter | None = None,
     ) -> None:
         if not credentials:
             raise ValueError("at least one ingest credential (bearer token) is needed")
-        self.url = ingest_url.rstrip("/") + "/v1/events"
+        self.base = ingest_url.rstrip("/")
+        self.url = self.base + "/v1/events"
+        # --dvc-format dvcqg: procedures and dossiers go to the portal adapter instead.
+        self.portal = portal
+        self._portal_pending: dict[tuple[str, int], list[bytes]] = {}
         self.credentials = list(credentials)
         self.batch_size = batch_size
         self.max_retries = max_retries
@@ -142,6 +150,14 @@ class Feeder:
 
     def add(self, event: dict[str, Any]) -> None:
         index = self._credential_for(event)
+        converted = self.portal.convert(event) if self.portal is not None else None
+        if converted is not None:
+            path, item = converted
+            items = self._portal_pending.setdefault((path, index), [])
+            items.append(orjson.dumps(item))
+            if len(items) >= self.batch_size:
+                self._send_portal(path, index)
+            return
         raw = orjson.dumps(event)
         batch = self._pending.setdefault(index, [])
         size = self._pending_bytes.get(index, 2)
@@ -153,10 +169,33 @@ class Feeder:
         self._pending_bytes[index] = size + len(raw) + 1
 
     def flush(self) -> None:
+        self._flush_cloudevents()
+        for path in (PROCEDURES_PATH, DOSSIERS_PATH):
+            for key in [k for k in self._portal_pending if k[0] == path]:
+                self._send_portal(*key)
+        self._report(force=True)
+
+    def _flush_cloudevents(self) -> None:
         for index in list(self._pending):
             if self._pending[index]:
                 self._send(index)
-        self._report(force=True)
+
+    def _send_portal(self, path: str, index: int) -> None:
+        """A DongBoHoSoMC batch, after everything it may depend on: the units (CloudEvents)
+        and, for dossiers, the procedures (their channel is decided from the catalogue)."""
+        self._flush_cloudevents()
+        if path == DOSSIERS_PATH:
+            for key in [k for k in self._portal_pending if k[0] == PROCEDURES_PATH]:
+                self._send_portal(*key)
+        items = self._portal_pending.pop((path, index), [])
+        if not items:
+            return
+        body = b'{"service":"DongBoHoSoMC","isUpdating":"True","data":[' + b",".join(items)
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.credentials[index].token}",
+        }
+        self._post(self.base + path, body + b"]}", headers, len(items))
 
     def _send(self, index: int) -> None:
         batch = self._pending.pop(index)
@@ -166,21 +205,24 @@ class Feeder:
             "Content-Type": BATCH_CONTENT_TYPE,
             "Authorization": f"Bearer {self.credentials[index].token}",
         }
+        self._post(self.url, body, headers, len(batch))
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str], count: int) -> None:
         delay = self.backoff
         for attempt in range(self.max_retries + 1):
             try:
-                response = self._client.post(self.url, content=body, headers=headers)
+                response = self._client.post(url, content=body, headers=headers)
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code < 300:
-                    self.stats.events += len(batch)
+                    self.stats.events += count
                     self.stats.batches += 1
                     self._report()
                     return
                 if response.status_code != 429 and response.status_code < 500:
                     raise FeedError(
-                        f"ingest refused a batch of {len(batch)}: HTTP {response.status_code} "
+                        f"ingest refused a batch of {count}: HTTP {response.status_code} "
                         f"{response.text[:2000]}"
                     )
                 reason = f"HTTP {response.status_code}"
@@ -213,6 +255,7 @@ def feed(
     progress: Progress | None = print_progress,
     max_retries: int = 8,
     backoff: float = 0.5,
+    portal: PortalConverter | None = None,
 ) -> FeedStats:
     """Send every event to ingest; returns the counts once all are acknowledged (202).
 
@@ -226,6 +269,7 @@ def feed(
         progress=progress,
         max_retries=max_retries,
         backoff=backoff,
+        portal=portal,
     ) as feeder:
         for event in events:
             feeder.add(event)

@@ -3,7 +3,8 @@
 Order of the stream: first the stock history before ``start`` (registry, staff, trainings,
 procedures, indicators — so the state at ``start`` is right), then day by day the events the
 source systems send that day, shuffled within the day: late arrivals, corrections and resends
-make the arrival order differ from event time, as SPEC §4 says it will.
+make the arrival order differ from event time, as SPEC §4 says it will. For a few weeks after a
+unit closes, sources keep sending some of its flows under its old id (SPEC §7.2).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from thidua.contracts.criteria import CriteriaConfig, default_criteria
+from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.contracts.plans import default_plans
 from thidua.simulate.flows import unit_day_events
-from thidua.simulate.model import local_midnight, propensities, rng_for
+from thidua.simulate.model import flow_share, local_midnight, propensities, rng_for
 from thidua.simulate.registry import RegistryUnit, default_registry
 from thidua.simulate.stocks import all_stock_events
 
@@ -44,14 +46,14 @@ def generate(
     now); flows only from ``start``. Same arguments → same events in the same order.
 
     ``scale`` multiplies staff counts and daily event rates (1.0 ≈ 150 events per working
-    day over the province's 151 units).
+    day over the province's units active that day).
     """
     begin = _as_local(start)
     finish = _as_local(end) if end is not None else datetime.now(LOCAL_TZ)
     if finish <= begin:
         raise ValueError("end must be after start")
     registry = list(units if units is not None else default_registry())
-    config = criteria or default_criteria()
+    config = criteria or default_plans().plans[0]
     props = propensities(seed, registry)
     horizon = finish.date()
 
@@ -76,9 +78,11 @@ def generate(
     while day <= finish.date():
         due = by_day.pop(day, [])
         for unit in registry:
-            if not unit.active_on(day):
+            share = flow_share(seed, unit, day)
+            if not share:
                 continue
-            for send_day, event in unit_day_events(seed, unit, props[unit.unit_id], day, scale):
+            prop = props[unit.unit_id]
+            for send_day, event in unit_day_events(seed, unit, prop, day, scale * share):
                 if _moment(event) < begin or _moment(event) >= finish:
                     continue
                 heapq.heappush(pending, (send_day, counter, event))

@@ -20,6 +20,7 @@ import orjson
 import yaml
 
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.simulate.dvcqg import PortalConverter
 from thidua.simulate.feeder import Credential, Feeder, feed, print_progress
 from thidua.simulate.generator import DEFAULT_SEED, DEFAULT_START, generate
 from thidua.simulate.live import live_events
@@ -77,8 +78,10 @@ def run(
     write_registry_to: Path | None = None,
     dry_run: bool = False,
     out: Path | None = None,
+    dvc_format: str = "cloudevents",
 ) -> None:
-    """Everything has a default, so ``run()`` alone backfills 2025 → now at scale 0.5."""
+    """Everything has a default, so ``run()`` alone backfills 2025 → now at scale 0.5.
+    ``dvc_format="dvcqg"``: procedures and dossiers as the national portal sends them."""
     logging.basicConfig(level=os.environ.get("THIDUA_LOG_LEVEL", "INFO"))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the progress line says it all
     if write_registry_to is not None:
@@ -94,10 +97,19 @@ def run(
         _dump(events, out)
         return
     creds = resolve_credentials(token, tokens_file)
-    stats = feed(events, ingest_url, creds, batch_size=batch_size, progress=print_progress)
+    portal = _portal(dvc_format)
+    stats = feed(
+        events, ingest_url, creds, batch_size=batch_size, progress=print_progress, portal=portal
+    )
     print_progress.done(f"backfill done: {stats.line()}")
     if live:
-        run_live(ingest_url, creds, seed, rate, units)
+        run_live(ingest_url, creds, seed, rate, units, portal=portal)
+
+
+def _portal(dvc_format: str) -> PortalConverter | None:
+    if dvc_format not in ("cloudevents", "dvcqg"):
+        raise ValueError(f"unknown DVC format {dvc_format!r}: cloudevents or dvcqg")
+    return PortalConverter() if dvc_format == "dvcqg" else None
 
 
 def run_live(
@@ -107,6 +119,7 @@ def run_live(
     rate: float,
     units: Any = None,
     max_seconds: float | None = None,
+    portal: PortalConverter | None = None,
 ) -> int:
     """Send today's events at ``rate``/s (one batch a second) until interrupted or
     ``max_seconds``; returns the number sent."""
@@ -114,7 +127,11 @@ def run_live(
     started = time.monotonic()
     carry = 0.0
     with Feeder(
-        ingest_url, creds, batch_size=max(1, int(rate) + 1), progress=print_progress
+        ingest_url,
+        creds,
+        batch_size=max(1, int(rate) + 1),
+        progress=print_progress,
+        portal=portal,
     ) as feeder:
         try:
             while max_seconds is None or time.monotonic() - started < max_seconds:

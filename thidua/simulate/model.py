@@ -125,6 +125,27 @@ class Propensity:
 
 
 EXCELLENT_SHARE = 0.2
+LAG_WEEKS = (2, 6)
+LAG_SHARE = 0.2  # of a closed unit's usual flows, still sent under its id while sources lag
+
+
+def lag_end(seed: int, unit: RegistryUnit) -> date | None:
+    """Until when (exclusive) source systems still send a closed unit's id: 2–6 weeks after
+    its closing, drawn per unit (SPEC §7.2: sources lag behind reforms)."""
+    if unit.valid_to is None:
+        return None
+    return unit.valid_to + timedelta(weeks=rng_for(seed, unit.unit_id, "lag").randint(*LAG_WEEKS))
+
+
+def flow_share(seed: int, unit: RegistryUnit, day: date) -> float:
+    """The share of a unit's usual daily flows sent under its id on ``day``: all while it is
+    active, :data:`LAG_SHARE` while sources lag after its closing, else none."""
+    if unit.active_on(day):
+        return 1.0
+    end = lag_end(seed, unit)
+    if unit.valid_to is not None and end is not None and unit.valid_to <= day < end:
+        return LAG_SHARE
+    return 0.0
 
 
 def propensity(seed: int, unit_id: str, excellent: bool) -> Propensity:

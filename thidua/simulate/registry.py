@@ -1,22 +1,28 @@
-"""The default unit registry of a simulated Tuyên Quang province (SPEC §2).
+"""The default unit registry of the simulated merged Tuyên Quang province (SPEC §2, §7.2).
 
 Communes and wards come from the ``vietnam-provinces`` package (2-level administration after
-the 2025 reform: Tuyên Quang, code 08, merged with Hà Giang — 124 communes/wards). Provincial
-departments, the seven pre-2025 districts/city and a few enterprises are added here.
+the 2025 reform: Tuyên Quang, code 08, merged with Hà Giang — 124 communes/wards, from
+2025-07-01). Provincial departments, the 18 pre-2025 districts/cities of both former provinces
+and a few enterprises come from :mod:`thidua.simulate.province`.
 
-The 2025 reform is modelled as history, not erased: the districts are registered active from
-2021-01-01 and deactivated on 2025-07-01 with a ``successor_id`` (the commune at the old district
-seat); the communes/wards exist from 2025-07-01. So 2021–2024 and 2025-Q1/Q2 rank districts,
-while ``2025`` and later rank communes and leave the districts unranked (inactive at the
-period's end — their scorecards still answer).
-
-Emulation blocks (khối thi đua) of communes follow the pre-2025 districts their ward codes
-come from (GSO codes are allocated by district), grouped into six regional blocks.
+The reform is modelled as history, never erased: each unit is a list of dated versions
+(name, block, active, successor) and the simulator sends each version at its day.
+- Districts (7 of Tuyên Quang, 11 of Hà Giang) are active from 2021-01-01 and close on
+  2025-07-01 with ``successor_id`` = the commune/ward at the old seat.
+- Departments: on 2025-03-01 Sở TT&TT, Sở KH&ĐT, Sở LĐTB&XH, Sở GTVT and Sở TN&MT close into
+  their successors (Sở KH&CN, Tài chính, Nội vụ, Xây dựng, NN&MT) and two departments are
+  renamed (Sở NN&PTNT → Sở NN&MT, Ban Dân tộc → Sở Dân tộc và Tôn giáo): a rename is a new
+  version of the same unit, a merger closes the merged-away unit.
+- Hà Giang's former departments are not separate units: the merged province's departments
+  keep Tuyên Quang's unit ids, and before 2025-07-01 they are Tuyên Quang's departments. The
+  communes of both provinces before 2025-07-01 are not registered either.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -25,109 +31,154 @@ from typing import Any
 import yaml
 
 from thidua.contracts.events import Tier
+from thidua.simulate import province as pv
+from thidua.simulate.province import DEPARTMENT_REFORM_DAY, REFORM_DAY
 
 DEFAULT_REGISTRY_FILE = Path(__file__).resolve().parents[2] / "config" / "units-tuyen-quang.yaml"
 PROVINCE_CODE = 8
 REGISTRY_START = date(2021, 1, 1)
-REFORM_DAY = date(2025, 7, 1)
+UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
-_AGENCY_BLOCK_GENERAL = "Khối các cơ quan tổng hợp, nội chính"
-_AGENCY_BLOCK_ECONOMY = "Khối các cơ quan kinh tế, kỹ thuật"
-_AGENCY_BLOCK_SOCIAL = "Khối các cơ quan văn hóa, xã hội"
-_DISTRICT_BLOCK = "Khối các huyện, thành phố (trước 01/7/2025)"
-_ENTERPRISE_BLOCK = "Khối doanh nghiệp, hợp tác xã"
 
-# (slug, name, block)
-_AGENCIES: tuple[tuple[str, str, str], ...] = (
-    ("vp-ubnd", "Văn phòng UBND tỉnh", _AGENCY_BLOCK_GENERAL),
-    ("so-noi-vu", "Sở Nội vụ", _AGENCY_BLOCK_GENERAL),
-    ("so-tai-chinh", "Sở Tài chính", _AGENCY_BLOCK_GENERAL),
-    ("so-tu-phap", "Sở Tư pháp", _AGENCY_BLOCK_GENERAL),
-    ("thanh-tra", "Thanh tra tỉnh", _AGENCY_BLOCK_GENERAL),
-    ("so-dan-toc-ton-giao", "Sở Dân tộc và Tôn giáo", _AGENCY_BLOCK_GENERAL),
-    ("so-khcn", "Sở Khoa học và Công nghệ", _AGENCY_BLOCK_ECONOMY),
-    ("so-xay-dung", "Sở Xây dựng", _AGENCY_BLOCK_ECONOMY),
-    ("so-nnmt", "Sở Nông nghiệp và Môi trường", _AGENCY_BLOCK_ECONOMY),
-    ("so-cong-thuong", "Sở Công Thương", _AGENCY_BLOCK_ECONOMY),
-    ("bql-kcn", "Ban Quản lý các khu công nghiệp", _AGENCY_BLOCK_ECONOMY),
-    ("so-y-te", "Sở Y tế", _AGENCY_BLOCK_SOCIAL),
-    ("so-gddt", "Sở Giáo dục và Đào tạo", _AGENCY_BLOCK_SOCIAL),
-    ("so-vhttdl", "Sở Văn hóa, Thể thao và Du lịch", _AGENCY_BLOCK_SOCIAL),
-)
+@dataclass(frozen=True, slots=True)
+class UnitVersion:
+    """What a unit is from ``valid_from`` until its next version."""
 
-# (GSO district code, name, ward code of the seat's commune after the reform)
-_DISTRICTS: tuple[tuple[int, str, int], ...] = (
-    (70, "UBND thành phố Tuyên Quang", 2215),  # Phường Minh Xuân
-    (71, "UBND huyện Lâm Bình", 2266),
-    (72, "UBND huyện Na Hang", 2221),
-    (73, "UBND huyện Chiêm Hóa", 2287),
-    (74, "UBND huyện Hàm Yên", 2374),
-    (75, "UBND huyện Yên Sơn", 2473),
-    (76, "UBND huyện Sơn Dương", 2536),
-)
-
-# Simulated enterprises and cooperatives (fictional names).
-_ENTERPRISES: tuple[tuple[str, str], ...] = (
-    ("cntt-tan-trao", "Công ty Cổ phần Công nghệ số Tân Trào"),
-    ("phan-mem-song-lo", "Công ty TNHH Phần mềm Sông Lô"),
-    ("du-lich-so-dong-van", "Công ty TNHH Du lịch số Cao nguyên đá Đồng Văn"),
-    ("htx-che-na-hang", "Hợp tác xã Chè Shan tuyết Na Hang"),
-    ("htx-cam-ham-yen", "Hợp tác xã Cam sành Hàm Yên"),
-    ("vien-thong-ha-giang", "Công ty Cổ phần Dịch vụ viễn thông Hà Giang"),
-)
-
-# Ward-code ranges (pre-2025 districts) → regional commune blocks.
-_COMMUNE_BLOCKS: tuple[tuple[int, int, str], ...] = (
-    (0, 711, "Khối xã, phường số 1 (Hà Giang, Vị Xuyên, Bắc Mê)"),
-    (712, 912, "Khối xã số 2 (Đồng Văn, Mèo Vạc, Yên Minh, Quản Bạ)"),
-    (913, 1015, "Khối xã, phường số 1 (Hà Giang, Vị Xuyên, Bắc Mê)"),
-    (1016, 1150, "Khối xã số 3 (Hoàng Su Phì, Xín Mần)"),
-    (1151, 1999, "Khối xã số 4 (Bắc Quang, Quang Bình)"),
-    (2000, 2220, "Khối xã, phường số 5 (Tuyên Quang, Yên Sơn, Sơn Dương)"),
-    (2221, 2418, "Khối xã số 6 (Na Hang, Lâm Bình, Chiêm Hóa, Hàm Yên)"),
-    (2419, 9999, "Khối xã, phường số 5 (Tuyên Quang, Yên Sơn, Sơn Dương)"),
-)
+    valid_from: date
+    name: str
+    block: str | None = None
+    active: bool = True
+    successor_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryUnit:
-    """A unit as the simulator registers it: the SPEC §2 fields plus its lifetime."""
+    """A unit as the simulator registers it: the SPEC §2 fields, name and state dated."""
 
     unit_id: str
-    name: str
     tier: Tier
-    block: str | None = None
+    versions: tuple[UnitVersion, ...]
     parent_id: str | None = None
     organ_ids: tuple[str, ...] = field(default_factory=tuple)
-    successor_id: str | None = None
-    valid_from: date = REGISTRY_START
-    valid_to: date | None = None  # exclusive: deactivated from this day
+
+    def version_on(self, day: date) -> UnitVersion | None:
+        """The version in force on ``day`` (None before the unit exists)."""
+        current = None
+        for version in self.versions:
+            if version.valid_from > day:
+                break
+            current = version
+        return current
 
     def active_on(self, day: date) -> bool:
-        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+        version = self.version_on(day)
+        return version is not None and version.active
+
+    def name_on(self, day: date) -> str:
+        return (self.version_on(day) or self.versions[0]).name
+
+    @property
+    def valid_from(self) -> date:
+        return self.versions[0].valid_from
+
+    @property
+    def closing(self) -> UnitVersion | None:
+        """The version that closes the unit, if any."""
+        return next((v for v in self.versions if not v.active), None)
+
+    @property
+    def valid_to(self) -> date | None:
+        """The closing day (exclusive end of the unit's life)."""
+        closing = self.closing
+        return closing.valid_from if closing else None
+
+    @property
+    def successor_id(self) -> str | None:
+        closing = self.closing
+        return closing.successor_id if closing else None
+
+    @property
+    def name(self) -> str:
+        """The latest name."""
+        return self.versions[-1].name
+
+    @property
+    def block(self) -> str | None:
+        return self.versions[-1].block
 
     def to_yaml(self) -> dict[str, Any]:
-        raw = asdict(self)
-        raw["tier"] = self.tier.value
-        raw["organ_ids"] = list(self.organ_ids)
-        raw["valid_from"] = self.valid_from.isoformat()
-        raw["valid_to"] = self.valid_to.isoformat() if self.valid_to else None
-        return raw
+        """Versions after the first carry only what changes (name, block, closing)."""
+        rows: list[dict[str, Any]] = []
+        previous: UnitVersion | None = None
+        for v in self.versions:
+            row: dict[str, Any] = {"valid_from": v.valid_from.isoformat()}
+            if previous is None or v.name != previous.name:
+                row["name"] = v.name
+            if previous is None or v.block != previous.block:
+                row["block"] = v.block
+            if not v.active:
+                row["active"] = False
+            if v.successor_id:
+                row["successor_id"] = v.successor_id
+            rows.append(row)
+            previous = v
+        return {
+            "unit_id": self.unit_id,
+            "tier": self.tier.value,
+            "parent_id": self.parent_id,
+            "organ_ids": list(self.organ_ids),
+            "versions": rows,
+        }
 
     @classmethod
     def from_yaml(cls, raw: dict[str, Any]) -> RegistryUnit:
-        valid_to = raw.get("valid_to")
+        rows = raw.get("versions") or _legacy_versions(raw)
+        versions: list[UnitVersion] = []
+        for row in rows:
+            previous = versions[-1] if versions else None
+            name = row.get("name", previous.name if previous else None)
+            if not name:
+                raise ValueError(f"{raw.get('unit_id')}: a first version needs a name")
+            versions.append(
+                UnitVersion(
+                    valid_from=_day(row["valid_from"]),
+                    name=str(name),
+                    block=row["block"] if "block" in row else _carried_block(previous),
+                    active=bool(row.get("active", True)),
+                    successor_id=row.get("successor_id"),
+                )
+            )
         return cls(
             unit_id=str(raw["unit_id"]),
-            name=str(raw["name"]),
             tier=Tier(raw["tier"]),
-            block=raw.get("block"),
+            versions=tuple(versions),
             parent_id=raw.get("parent_id"),
             organ_ids=tuple(raw.get("organ_ids") or ()),
-            successor_id=raw.get("successor_id"),
-            valid_from=_day(raw.get("valid_from") or REGISTRY_START),
-            valid_to=_day(valid_to) if valid_to else None,
         )
+
+
+def _carried_block(previous: UnitVersion | None) -> str | None:
+    return previous.block if previous else None
+
+
+def _legacy_versions(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The first file format (one name, ``valid_from``/``valid_to``) as versions."""
+    rows: list[dict[str, Any]] = [
+        {
+            "valid_from": raw.get("valid_from") or REGISTRY_START,
+            "name": raw["name"],
+            "block": raw.get("block"),
+        }
+    ]
+    if raw.get("valid_to"):
+        rows.append(
+            {
+                "valid_from": raw["valid_to"],
+                "active": False,
+                "successor_id": raw.get("successor_id"),
+            }
+        )
+    return rows
 
 
 def _day(value: date | str) -> date:
@@ -138,11 +189,31 @@ def commune_id(ward_code: int) -> str:
     return f"tq-xa-{ward_code:05d}"
 
 
-def _commune_block(ward_code: int) -> str:
-    for low, high, block in _COMMUNE_BLOCKS:
-        if low <= ward_code <= high:
-            return block
-    raise ValueError(f"no block for ward code {ward_code}")
+def district_id(gso_code: int) -> str:
+    return f"tq-huyen-{gso_code:03d}"
+
+
+def unit(
+    unit_id: str,
+    tier: Tier,
+    name: str,
+    block: str | None,
+    organ_ids: tuple[str, ...] = (),
+    valid_from: date = REGISTRY_START,
+) -> RegistryUnit:
+    """A unit with one version; :func:`renamed` and :func:`closed` add the later ones."""
+    return RegistryUnit(unit_id, tier, (UnitVersion(valid_from, name, block),), None, organ_ids)
+
+
+def renamed(u: RegistryUnit, day: date, name: str) -> RegistryUnit:
+    last = u.versions[-1]
+    return replace(u, versions=(*u.versions, replace(last, valid_from=day, name=name)))
+
+
+def closed(u: RegistryUnit, day: date, successor_id: str | None) -> RegistryUnit:
+    last = u.versions[-1]
+    closing = replace(last, valid_from=day, active=False, successor_id=successor_id)
+    return replace(u, versions=(*u.versions, closing))
 
 
 def build_registry() -> list[RegistryUnit]:
@@ -150,49 +221,70 @@ def build_registry() -> list[RegistryUnit]:
     from vietnam_provinces import ProvinceCode, Ward
 
     units: list[RegistryUnit] = []
-    for n, (slug, name, block) in enumerate(_AGENCIES, start=1):
-        units.append(
-            RegistryUnit(
-                f"tq-{slug}", name, Tier.PROVINCE_AGENCY, block, organ_ids=(f"000.{n:02d}.08.H59",)
-            )
-        )
-    for gso, name, seat in _DISTRICTS:
-        units.append(
-            RegistryUnit(
-                f"tq-huyen-{gso:03d}",
-                name,
-                Tier.DISTRICT,
-                _DISTRICT_BLOCK,
-                organ_ids=(f"000.00.{gso:02d}.H59",),
-                successor_id=commune_id(seat),
-                valid_to=REFORM_DAY,
-            )
-        )
+    agencies = [(slug, name, block, new) for slug, name, block, new in pv.AGENCIES]
+    agencies += [(slug, name, block, None) for slug, name, block, _ in pv.MERGED_AGENCIES]
+    merged_into = {slug: successor for slug, _, _, successor in pv.MERGED_AGENCIES}
+    for n, (slug, name, block, new_name) in enumerate(agencies, start=1):
+        agency = unit(f"tq-{slug}", Tier.PROVINCE_AGENCY, name, block, (f"000.{n:02d}.08.H59",))
+        if new_name:
+            agency = renamed(agency, DEPARTMENT_REFORM_DAY, new_name)
+        if slug in merged_into:
+            agency = closed(agency, DEPARTMENT_REFORM_DAY, f"tq-{merged_into[slug]}")
+        units.append(agency)
+    for gso, name, seat, block in pv.DISTRICTS:
+        district = unit(district_id(gso), Tier.DISTRICT, name, block, (f"000.00.{gso:02d}.H59",))
+        units.append(closed(district, REFORM_DAY, commune_id(seat)))
     wards = sorted(Ward.iter_by_province(ProvinceCode(PROVINCE_CODE)), key=lambda w: int(w.code))
     for ward in wards:
         code = int(ward.code)
+        name = f"UBND {ward.name[0].lower()}{ward.name[1:]}"
+        organs = (f"{code:05d}.08.H59",)
         units.append(
-            RegistryUnit(
-                commune_id(code),
-                f"UBND {ward.name[0].lower()}{ward.name[1:]}",
-                Tier.COMMUNE,
-                _commune_block(code),
-                organ_ids=(f"{code:05d}.08.H59",),
-                valid_from=REFORM_DAY,
-            )
+            unit(commune_id(code), Tier.COMMUNE, name, pv.commune_block(code), organs, REFORM_DAY)
         )
-    for slug, name in _ENTERPRISES:
-        units.append(RegistryUnit(f"tq-dn-{slug}", name, Tier.ENTERPRISE, _ENTERPRISE_BLOCK))
+    for slug, name in pv.ENTERPRISES:
+        units.append(unit(f"tq-dn-{slug}", Tier.ENTERPRISE, name, pv.ENTERPRISE_BLOCK))
+    check_registry(units)
     return units
 
 
+def check_registry(units: Iterable[RegistryUnit]) -> None:
+    """Refuse a registry whose ids, OrganIds, versions or successors do not hold together."""
+    by_id: dict[str, RegistryUnit] = {}
+    owners: dict[str, str] = {}
+    for u in units:
+        if not UNIT_ID.match(u.unit_id):
+            raise ValueError(f"invalid unit_id {u.unit_id!r}")
+        if u.unit_id in by_id:
+            raise ValueError(f"duplicate unit_id {u.unit_id}")
+        by_id[u.unit_id] = u
+        for organ in u.organ_ids:
+            if organ in owners:
+                raise ValueError(f"OrganId {organ} of both {owners[organ]} and {u.unit_id}")
+            owners[organ] = u.unit_id
+        days = [v.valid_from for v in u.versions]
+        if not days or days != sorted(set(days)):
+            raise ValueError(f"{u.unit_id}: versions must have increasing valid_from")
+    for u in by_id.values():
+        successor = u.successor_id
+        if successor is None:
+            continue
+        if successor not in by_id or successor == u.unit_id:
+            raise ValueError(f"{u.unit_id}: unknown successor {successor}")
+        if u.valid_to is None or not by_id[successor].active_on(u.valid_to):
+            raise ValueError(f"{u.unit_id}: successor {successor} is not active on its closing")
+
+
 _HEADER = """\
-# Default unit registry of the simulated Tuyên Quang province (SPEC §2).
+# Default unit registry of the simulated merged Tuyên Quang province (SPEC §2, §7.2).
 # Generated by `thidua simulate --write-registry` from the vietnam-provinces package
 # (communes/wards after the 2025 reform) plus provincial departments, the pre-2025 districts
-# (inactive from 2025-07-01, successor = the commune at the old seat) and simulated enterprises.
-# valid_from / valid_to (exclusive) give each unit's lifetime; the simulator emits
-# vn.thidua.unit.upserted at valid_from (active) and at valid_to (inactive).
+# of Tuyên Quang and Hà Giang (closed on 2025-07-01, successor = the commune at the old seat)
+# and simulated enterprises.
+# Each unit lists its versions: the first gives name and block from valid_from; a later one
+# carries only what changes from its valid_from (a new name, a new block, or `active: false`
+# with `successor_id` when the unit closes). The simulator sends vn.thidua.unit.upserted for
+# each version at its day. The older flat format (name, valid_from, valid_to) still loads.
 """
 
 
@@ -211,16 +303,30 @@ def write_registry(path: Path | None = None, units: list[RegistryUnit] | None = 
 
 
 def load_registry(path: Path | str | None = None) -> list[RegistryUnit]:
-    """Read a registry file (default: the shipped Tuyên Quang one)."""
+    """Read a registry file (default: the shipped Tuyên Quang one), checked."""
     file = Path(path) if path else DEFAULT_REGISTRY_FILE
     raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     units = [RegistryUnit.from_yaml(row) for row in raw["units"]]
-    ids = [u.unit_id for u in units]
-    if len(ids) != len(set(ids)):
-        raise ValueError(f"duplicate unit_id in {file}")
+    try:
+        check_registry(units)
+    except ValueError as exc:
+        raise ValueError(f"{file}: {exc}") from None
     return units
 
 
 @cache
 def default_registry() -> tuple[RegistryUnit, ...]:
     return tuple(load_registry())
+
+
+__all__ = [
+    "DEPARTMENT_REFORM_DAY",
+    "REFORM_DAY",
+    "RegistryUnit",
+    "UnitVersion",
+    "build_registry",
+    "check_registry",
+    "default_registry",
+    "load_registry",
+    "write_registry",
+]

@@ -44,28 +44,36 @@ _INDICATOR_DENOMINATORS: dict[str, tuple[int, int]] = {
 
 
 def unit_events(unit: RegistryUnit) -> list[Timed]:
-    """Registration at ``valid_from`` and, for merged units, deactivation at ``valid_to``."""
-    data: dict[str, Any] = {
-        "unit_id": unit.unit_id,
-        "name": unit.name,
-        "tier": unit.tier.value,
-        "parent_id": unit.parent_id,
-        "block": unit.block,
-        "organ_ids": list(unit.organ_ids),
-        "successor_id": None,
-        "active": True,
-    }
-    born = local_midnight(unit.valid_from)
-    out: list[Timed] = [
-        (born, envelope(EventType.UNIT_UPSERTED, f"unit-{unit.unit_id}-1", born, data))
-    ]
-    if unit.valid_to is not None:
-        gone = local_midnight(unit.valid_to)
-        closed = {**data, "active": False, "successor_id": unit.successor_id}
-        out.append(
-            (gone, envelope(EventType.UNIT_UPSERTED, f"unit-{unit.unit_id}-2", gone, closed))
-        )
+    """One ``unit.upserted`` per registry version at its day: registration, renames and the
+    closing (inactive, with its successor)."""
+    out: list[Timed] = []
+    for n, version in enumerate(unit.versions, start=1):
+        data: dict[str, Any] = {
+            "unit_id": unit.unit_id,
+            "name": version.name,
+            "tier": unit.tier.value,
+            "parent_id": unit.parent_id,
+            "block": version.block,
+            "organ_ids": list(unit.organ_ids),
+            "successor_id": version.successor_id,
+            "active": version.active,
+        }
+        moment = local_midnight(version.valid_from)
+        eid = f"unit-{unit.unit_id}-{n}"
+        out.append((moment, envelope(EventType.UNIT_UPSERTED, eid, moment, data)))
     return out
+
+
+def move_day(rng: random.Random, closing: date) -> date | None:
+    """When a closed unit's staff member is moved to the successor's roll: half on the
+    closing day, most of the rest within four months, one in ten never (still on the closed
+    unit's roll, SPEC §7.2 attributes them to the successor)."""
+    roll = rng.random()
+    if roll < 0.5:
+        return closing
+    if roll < 0.9:
+        return closing + timedelta(days=rng.randint(1, 120))
+    return None
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -74,7 +82,7 @@ def _at(day: date, rng: random.Random) -> datetime:
 
 def staff_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: float) -> list[Timed]:
     """Staff registered at the unit's start, their digital id, trainings and departures.
-    A district's staff move to its successor commune on the reform day."""
+    A closed unit's staff move to its successor, some late, some never (:func:`move_day`)."""
     if unit.tier is Tier.ENTERPRISE:
         return []
     rng = rng_for(seed, unit.unit_id, "staff")
@@ -111,7 +119,11 @@ def staff_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: float) 
         if id_day is not None and id_day > start:
             changes.append((_at(id_day, rng), {"digital_id": True}))
         if unit.valid_to is not None and unit.successor_id:
-            changes.append((local_midnight(unit.valid_to), {"unit_id": unit.successor_id}))
+            moved = move_day(rng, unit.valid_to)
+            if moved is not None:
+                changes.append(
+                    (_moved_at(moved, unit.valid_to, rng), {"unit_id": unit.successor_id})
+                )
         if leave_day is not None:
             changes.append((_at(leave_day, rng), {"active": False}))
         for version, (moment, change) in enumerate(sorted(changes, key=lambda c: c[0]), start=1):
@@ -133,8 +145,13 @@ def staff_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: float) 
     return out
 
 
+def _moved_at(day: date, closing: date, rng: random.Random) -> datetime:
+    return local_midnight(day) if day == closing else _at(day, rng)
+
+
 def procedure_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: float) -> list[Timed]:
-    """Administrative procedures of a provincial agency becoming full-online, then mobile."""
+    """Administrative procedures of a provincial agency becoming full-online, then mobile;
+    a closed agency's procedures pass to its successor on the closing day."""
     if unit.tier is not Tier.PROVINCE_AGENCY:
         return []
     rng = rng_for(seed, unit.unit_id, "procedures")
@@ -158,6 +175,9 @@ def procedure_events(seed: int, unit: RegistryUnit, prop: Propensity, scale: flo
             steps.append((online_day, {"full_online": True}))
             if mobile_day:
                 steps.append((mobile_day, {"mobile": True}))
+        if unit.valid_to is not None and unit.successor_id:
+            steps.append((unit.valid_to, {"unit_id": unit.successor_id}))
+            steps.sort(key=lambda step: step[0])
         version, moment = 1, local_midnight(unit.valid_from)
         for day, change in steps:
             day = max(day, unit.valid_from)

@@ -1,24 +1,30 @@
 """KPI reads and materialization over ClickHouse: the one place scorecards come from.
 
-The api, the writer and the batch recompute all call these. A period's scorecards are
-built from two reads — the unit registry at the period's end (``events_raw``) and the measure
-sums (``kpi_counters``) — through the pure code of ``thidua.contracts.scorecard``.
+The api and the writer call these; the batch recompute shares only the pure parts. A period's
+scorecards are built from two reads — the unit registry's versions (``events_raw``, as a
+``thidua.contracts.registry.Registry``: who stands in the period, as of when, and whom each
+unit's data counts for) and the measure sums (``kpi_counters``) — under the plan in force on the
+period's last day, through the pure code of ``thidua.contracts.scorecard``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
 
+from thidua.contracts import index766
 from thidua.contracts.criteria import CriteriaConfig
-from thidua.contracts.events import EventType, Tier, to_utc_micros
+from thidua.contracts.events import EventType, Tier
+from thidua.contracts.measures import is_flow
 from thidua.contracts.periods import Period
+from thidua.contracts.plans import Plans
+from thidua.contracts.registry import Registry, Standing, UnitVersion
 from thidua.contracts.scorecard import Scorecard, UnitInfo, build_scorecard, rank_by_tier
 from thidua.store.client import client_lock
 from thidua.store.periods_index import affected_periods, standard_periods
@@ -31,42 +37,28 @@ __all__ = [
     "compute_period",
     "compute_periods",
     "materialize",
-    "measure_sums",
-    "measure_sums_many",
+    "period_sums",
     "rank_within_block",
     "ranking",
+    "read_registry",
     "scorecards_by_unit",
     "standard_periods",
-    "units_at",
-    "units_at_many",
 ]
 
 # (source, id) keeps its first acceptance (min seq): a resend changes nothing, and rows
-# repeated by a writer retry collapse in the same GROUP BY. Then per unit the latest version
-# before the end wins, by (time, seq).
-_UNITS_AT = """
-SELECT unit, argMax(payload, (t, first_seq))
-FROM (
-    SELECT argMin(unit_id, seq) AS unit, argMin(data, seq) AS payload,
-           argMin(time, seq) AS t, min(seq) AS first_seq
-    FROM events_raw
-    WHERE type = {type:String}
-    GROUP BY source, id
-)
-WHERE t < fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')
-GROUP BY unit
+# repeated by a writer retry collapse in the same GROUP BY.
+_UNIT_VERSIONS = """
+SELECT argMin(data, seq) AS payload, toUnixTimestamp64Micro(argMin(time, seq)) AS t_us,
+       min(seq) AS first_seq
+FROM events_raw
+WHERE type = {type:String}
+GROUP BY source, id
 """
 
-_MEASURE_SUMS = """
-SELECT unit_id, measure, sum(value)
-FROM kpi_counters FINAL
-WHERE day < {end_day:Date} AND (day >= {start_day:Date} OR NOT has({flow:Array(String)}, measure))
-GROUP BY unit_id, measure
-"""
-
-# Many periods in one scan: the periods' boundaries cut the days into segments, each counter
-# row lands in exactly one (the number of boundaries <= its day), and Python assembles every
-# period from its segments — no row is read or multiplied once per period.
+# Many periods in one scan: the boundaries (periods' and the registry's change days) cut the
+# days into segments, each counter row lands in exactly one (the number of boundaries <= its
+# day), and Python assembles every period from its segments — no row is read or multiplied
+# once per period.
 _SEGMENT_SUMS = """
 SELECT unit_id, measure, arrayCount(b -> b <= day, {bounds:Array(Date)}) AS segment, sum(value)
 FROM kpi_counters FINAL
@@ -88,142 +80,132 @@ def unit_info(data: Mapping[str, Any]) -> UnitInfo:
     )
 
 
-def units_at(client: Client, end: datetime) -> dict[str, UnitInfo]:
-    """The unit registry as it stood just before ``end`` (SPEC §3: latest version with
-    ``time < end``), keyed by unit_id."""
-    rows = client.query(
-        _UNITS_AT, parameters={"type": EventType.UNIT_UPSERTED.value, "end_us": to_utc_micros(end)}
-    ).result_rows
-    return _unit_infos(rows)
-
-
-def _unit_infos(rows: Iterable[Sequence[Any]]) -> dict[str, UnitInfo]:
-    """(unit_id, registry JSON) rows → unit_id → UnitInfo."""
-    units = {}
-    for unit_id, data in rows:
+def unit_versions(rows: Iterable[Sequence[Any]]) -> list[UnitVersion]:
+    """(registry JSON, time µs, seq) rows → versions; an unreadable one is logged and skipped
+    (the writer validates; never let one row stop all)."""
+    versions = []
+    for data, time_us, seq in rows:
         try:
-            units[str(unit_id)] = unit_info(orjson.loads(data))
-        except (ValueError, KeyError) as exc:  # the writer validates; never let one row stop all
-            log.error("unit %s has an unreadable registry version: %s", unit_id, exc)
-    return units
+            versions.append(UnitVersion(int(time_us), int(seq), unit_info(orjson.loads(data))))
+        except (ValueError, KeyError) as exc:
+            log.error("an unreadable registry version (%s): %s", data[:200], exc)
+    return versions
 
 
-_UNIT_VERSIONS = """
-SELECT argMin(unit_id, seq) AS unit, argMin(data, seq) AS payload,
-       toUnixTimestamp64Micro(argMin(time, seq)) AS t_us, min(seq) AS first_seq
-FROM events_raw
-WHERE type = {type:String}
-GROUP BY source, id
-"""
-
-
-def units_at_many(client: Client, ends: Iterable[datetime]) -> dict[datetime, dict[str, UnitInfo]]:
-    """:func:`units_at` for several ends from one read of the registry's versions (the
-    writer materializes several periods at a time; the registry is a few hundred rows)."""
-    versions = client.query(
+def read_registry(client: Client) -> Registry:
+    """Every unit's versions (the registry is a few hundred rows)."""
+    rows = client.query(
         _UNIT_VERSIONS, parameters={"type": EventType.UNIT_UPSERTED.value}
     ).result_rows
-    result: dict[datetime, dict[str, UnitInfo]] = {}
-    for end in ends:
-        end_us = to_utc_micros(end)
-        latest: dict[str, tuple[tuple[int, int], Any]] = {}
-        for unit_id, payload, t_us, first_seq in versions:
-            if t_us >= end_us:
+    return Registry(unit_versions(rows))
+
+
+class _Segments:
+    """Per (unit, measure), the counters summed per segment of days between ``bounds``:
+    segment k holds the days in [bounds[k-1], bounds[k]); segment 0 the days before."""
+
+    def __init__(self, client: Client, bounds: list[date]) -> None:
+        self.bounds = bounds
+        self.index = {day: k for k, day in enumerate(bounds)}
+        rows = client.query(
+            _SEGMENT_SUMS, parameters={"bounds": bounds, "last": bounds[-1]}
+        ).result_rows
+        self.values: dict[tuple[str, str], list[float]] = {}
+        for unit_id, measure, segment, value in rows:
+            key = (str(unit_id), str(measure))
+            self.values.setdefault(key, [0.0] * len(bounds))[int(segment)] = float(value)
+        self.totals = {key: list(accumulate(values)) for key, values in self.values.items()}
+
+    def flows(self, registry: Registry, period: Period) -> dict[str, dict[str, float]]:
+        """owner → flow measure → sum over the period's days, each segment's counters
+        attributed to the owner of their unit on those days."""
+        first, last = self.index[period.start_day] + 1, self.index[period.end_day]
+        sums: dict[str, dict[str, float]] = {}
+        for (unit_id, measure), values in self.values.items():
+            if not is_flow(measure):
                 continue
-            order = (int(t_us), int(first_seq))
-            unit = str(unit_id)
-            if unit not in latest or order > latest[unit][0]:
-                latest[unit] = (order, payload)
-        result[end] = _unit_infos((unit, payload) for unit, (_, payload) in latest.items())
-    return result
+            for k in range(first, last + 1):
+                if values[k]:
+                    owner = registry.owner(unit_id, self.bounds[k - 1])
+                    into = sums.setdefault(owner, {})
+                    into[measure] = into.get(measure, 0.0) + values[k]
+        return sums
+
+    def stocks(self, registry: Registry, until: date) -> dict[str, dict[str, float]]:
+        """owner → stock measure → state just before ``until`` (every day before it), each
+        unit's stock attributed to its owner on the last day before ``until``."""
+        last, on = self.index[until], until - timedelta(days=1)
+        sums: dict[str, dict[str, float]] = {}
+        for (unit_id, measure), totals in self.totals.items():
+            if is_flow(measure):
+                continue
+            into = sums.setdefault(registry.owner(unit_id, on), {})
+            into[measure] = into.get(measure, 0.0) + totals[last]
+        return sums
 
 
-def measure_sums(
-    client: Client, period: Period, flow_measures: Iterable[str]
-) -> dict[str, dict[str, float]]:
-    """unit_id → measure → sum: flow measures over the period's days, every other measure
-    (a stock kept as per-day deltas) over all days before its end."""
-    rows = client.query(
-        _MEASURE_SUMS,
-        parameters={
-            "start_day": period.start_day,
-            "end_day": period.end_day,
-            "flow": sorted(flow_measures),
-        },
-    ).result_rows
-    sums: dict[str, dict[str, float]] = {}
-    for unit_id, measure, value in rows:
-        sums.setdefault(str(unit_id), {})[str(measure)] = float(value)
-    return sums
-
-
-def measure_sums_many(
-    client: Client, periods: Sequence[Period], flow_measures: Iterable[str]
+def period_sums(
+    client: Client,
+    registry: Registry,
+    periods: Sequence[Period],
+    standings: Mapping[str, Mapping[str, Standing]],
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """``measure_sums`` of several periods from one scan: period id → unit_id → measure → sum."""
-    if not periods:
-        return {}
-    bounds = sorted({p.start_day for p in periods} | {p.end_day for p in periods})
-    rows = client.query(
-        _SEGMENT_SUMS, parameters={"bounds": bounds, "last": bounds[-1]}
-    ).result_rows
-    # segment k holds the days in [bounds[k-1], bounds[k]); segment 0 the days before bounds[0]
-    segments: dict[tuple[str, str], dict[int, float]] = {}
-    for unit_id, measure, segment, value in rows:
-        segments.setdefault((str(unit_id), str(measure)), {})[int(segment)] = float(value)
-    flow = frozenset(flow_measures)
-    index = {day: k for k, day in enumerate(bounds)}
-    spans = [(p.id, index[p.start_day] + 1, index[p.end_day]) for p in periods]
-    result: dict[str, dict[str, dict[str, float]]] = {p.id: {} for p in periods}
-    for (unit_id, measure), by_segment in segments.items():
-        values, seen = [0.0] * len(bounds), [0] * len(bounds)
-        for k, value in by_segment.items():
-            values[k], seen[k] = value, 1
-        if measure in flow:
-            for period_id, first, last in spans:
-                if any(seen[first : last + 1]):
-                    result[period_id].setdefault(unit_id, {})[measure] = sum(
-                        values[first : last + 1]
-                    )
-        else:
-            totals, known = list(accumulate(values)), list(accumulate(seen))
-            for period_id, _, last in spans:
-                if known[last]:
-                    result[period_id].setdefault(unit_id, {})[measure] = totals[last]
+    """period id → unit → measure → sum, for every unit standing in the period (SPEC §3,
+    §7.2): flows over the period's days attributed by day, stocks read at the unit's own
+    ``until`` (the period's end, or its closing day) attributed as of then."""
+    days = {d for p in periods for d in (p.start_day, p.end_day)}
+    days |= {s.until for by_unit in standings.values() for s in by_unit.values()}
+    last = max(p.end_day for p in periods)
+    bounds = sorted(days | {d for d in registry.change_days() if d < last})
+    segments = _Segments(client, bounds)
+    stocks: dict[date, dict[str, dict[str, float]]] = {}
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for period in periods:
+        flows = segments.flows(registry, period)
+        sums = result[period.id] = {}
+        for unit_id, standing in standings[period.id].items():
+            if standing.until not in stocks:
+                stocks[standing.until] = segments.stocks(registry, standing.until)
+            sums[unit_id] = {**stocks[standing.until].get(unit_id, {}), **flows.get(unit_id, {})}
     return result
 
 
 def score_units(
     config: CriteriaConfig,
     period: Period,
-    units: Mapping[str, UnitInfo],
+    standings: Mapping[str, Standing],
     sums: Mapping[str, Mapping[str, float]],
 ) -> list[Scorecard]:
-    """Scorecards of ``units`` from measure sums, ranked per tier (pure; shared with the
-    batch recompute). Units without a registration are never scored."""
-    cards = [
-        build_scorecard(config, unit, period.id, sums.get(unit_id, {}), period.awardable)
-        for unit_id, unit in units.items()
+    """Scorecards of the units standing in ``period``, ranked per tier (pure; shared with the
+    batch recompute). A unit not ranked in the period (inactive on every day of it) gets
+    rank None; its scorecard still answers."""
+    cards = [  # a ranked unit is active as shown (a closed one as of its last active day)
+        build_scorecard(config, standing.info, period.id, sums.get(unit_id, {}), period.awardable)
+        for unit_id, standing in standings.items()
     ]
+    for card in cards:  # shown beside the score, never part of it
+        card._extra["index_766"] = index766.index_766(sums.get(card.unit.unit_id, {}))
     ranked = rank_by_tier(cards)
     return [card for tier in Tier if tier in ranked for card in ranked[tier]]
 
 
 def compute_periods(
-    client: Client, config: CriteriaConfig, periods: Sequence[Period]
+    client: Client, plans: Plans, periods: Sequence[Period]
 ) -> dict[str, list[Scorecard]]:
-    """``compute_period`` of several periods, reading the counters once (the writer's path)."""
-    sums = measure_sums_many(client, periods, config.flow_measures())
-    registry = units_at_many(client, [p.end for p in periods])
-    return {p.id: score_units(config, p, registry[p.end], sums[p.id]) for p in periods}
+    """Every period's scorecards, each under the plan in force on its last day, reading the
+    registry and the counters once (the writer's path)."""
+    if not periods:
+        return {}
+    registry = read_registry(client)
+    standings = {p.id: registry.standings(p) for p in periods}
+    sums = period_sums(client, registry, periods, standings)
+    return {p.id: score_units(plans.for_period(p), p, standings[p.id], sums[p.id]) for p in periods}
 
 
-def compute_period(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
-    """Every unit registered at the period's end, scored and ranked within its tier (inactive
-    units get rank None). Ordered by tier, then rank, then inactive units by unit_id."""
-    units = units_at(client, period.end)
-    sums = measure_sums(client, period, config.flow_measures())
-    return score_units(config, period, units, sums)
+def compute_period(client: Client, plans: Plans, period: Period) -> list[Scorecard]:
+    """Every unit registered by the period's end, scored and ranked within its tier (units
+    not ranked get rank None). Ordered by tier, then rank, then unranked units by unit_id."""
+    return compute_periods(client, plans, [period])[period.id]
 
 
 # --- helpers for the api ------------------------------------------------------------------
@@ -284,12 +266,12 @@ def _score_rows(cards: Iterable[Scorecard], computed_at: datetime) -> list[list[
 
 
 def materialize(
-    client: Client, config: CriteriaConfig, periods: Iterable[Period], computed_at: datetime
+    client: Client, plans: Plans, periods: Iterable[Period], computed_at: datetime
 ) -> dict[str, list[Scorecard]]:
     """Compute ``periods`` and store them in ``kpi_criteria``/``kpi_scores`` (rank 0 =
     unranked). All rows of one run share ``computed_at``: a reader takes a period's rows with
     its latest ``computed_at``, so a unit whose tier changed leaves no stale row behind."""
-    results = compute_periods(client, config, list(periods))
+    results = compute_periods(client, plans, list(periods))
     cards = [card for period_cards in results.values() for card in period_cards]
     if cards:  # one insert per table for all the periods (each insert makes a part)
         with client_lock(client):

@@ -11,33 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
+from thidua.contracts.periods import Period
+from thidua.contracts.plans import Plans
 
 
-def standard_periods(now: datetime, phase: str = "phase-2021-2025") -> list[Period]:
-    """Every year from the phase's first year to the current one, their started quarters,
-    the phase itself and ``rolling-30d`` (ending today)."""
-    current = today(now)
-    phase_period = parse_period(phase, now)
-    periods: list[Period] = []
-    for year in range(
-        phase_period.start_day.year, max(current.year, phase_period.start_day.year) + 1
-    ):
-        periods.append(parse_period(str(year), now))
-        for quarter in range(1, 5):
-            candidate = parse_period(f"{year}-Q{quarter}", now)
-            if candidate.start_day <= current:
-                periods.append(candidate)
-    periods.append(phase_period)
-    periods.append(parse_period(ROLLING_30D, now))
-    return periods
+def standard_periods(now: datetime, plans: Plans) -> list[Period]:
+    """Every started year, quarter and phase of the plans, and ``rolling-30d`` (ending today)."""
+    return plans.periods(now)
 
 
 def affected_periods(
     changed_days: Iterable[date],
     now: datetime,
+    plans: Plans,
     flow_days: Iterable[date] = (),
-    phase: str = "phase-2021-2025",
 ) -> list[Period]:
     """The standard periods a change touches.
 
@@ -52,7 +39,7 @@ def affected_periods(
         return []
     earliest_stock = min(stock) if stock else None
     touched = []
-    for period in standard_periods(now, phase):
+    for period in standard_periods(now, plans):
         if earliest_stock is not None and period.end_day > earliest_stock:
             touched.append(period)
         elif any(period.contains_day(day) for day in flow):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from services.api import alert_pages
 from services.api.alert_pages import MAX_LIMIT, AlertFilter, CursorError, UnitFacts
+from services.api.alerts import TooManySilences
 from services.api.deps import AlertsDep, ReadAccess, Service, WriteAccess
 from services.api.problems import ProblemError, problem_responses
 from services.api.responses import Json
@@ -87,17 +88,20 @@ async def get_silences(alerts: AlertsDep) -> Json:
     status_code=201,
     summary="Silence matching alerts until ends_at",
     dependencies=[WriteAccess],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 413, 422),
 )
 async def post_silence(alerts: AlertsDep, body: SilenceIn) -> Json:
-    silence = await alerts.run(
-        alerts.create_silence,
-        [m.model_dump() for m in body.matchers],
-        body.starts_at,
-        body.ends_at,
-        body.created_by,
-        body.comment,
-    )
+    try:
+        silence = await alerts.run(
+            alerts.create_silence,
+            [m.model_dump() for m in body.matchers],
+            body.starts_at,
+            body.ends_at,
+            body.created_by,
+            body.comment,
+        )
+    except TooManySilences as exc:
+        raise ProblemError(409, "too-many-silences", str(exc)) from None
     return Json(silence, status_code=201)
 
 

@@ -38,8 +38,9 @@ async def get_awards(
         {
             "period": period.id,
             "tier": tier.value if tier else None,
-            "award": service.config.award,
+            "award": view.plan.award,
             "generated_at": view.generated_at,
+            **view.plan_fields,
             "items": view.awards(tier),
         },
     )

@@ -14,7 +14,7 @@ router = APIRouter(tags=["catalog"], dependencies=[ReadAccess])
 
 @router.get("/catalog", response_model=Catalog, summary="Tiers, criteria with targets, periods")
 async def get_catalog(service: Service) -> Json:
-    return Json(service.catalog())
+    return Json(await service.catalog())
 
 
 @router.get(

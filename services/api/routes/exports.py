@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from services.api import dossier, exports, xlsx
 from services.api.deps import BlockParam, PeriodParam, ReadAccess, Service, TierParam
 from services.api.problems import ProblemError, problem_responses
-from services.api.views import now_local
+from services.api.views import PeriodView
 from thidua.contracts.events import Tier
 
 router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[ReadAccess])
@@ -45,13 +45,20 @@ _FILE_RESPONSES = {
 }
 
 
-def _file(body: bytes, fmt: Format, name: str) -> Response:
+def _file(body: bytes, fmt: Format, name: str, view: PeriodView) -> Response:
     # RFC 6266: an ASCII name for every client, the exact one (blocks are Vietnamese) in UTF-8
     exact = f"{name}.{fmt}"
     plain = unicodedata.normalize("NFKD", exact.replace("đ", "d").replace("Đ", "D"))
     plain = re.sub(r"[^A-Za-z0-9._-]+", "-", plain.encode("ascii", "ignore").decode())
     disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(exact, safe='')}"
-    return Response(body, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
+    plan = view.plan_fields  # SPEC §7.1 on every export, beside the file's own cells
+    headers = {
+        "Content-Disposition": disposition,
+        "X-Thidua-Plan-Id": plan["plan_id"],
+        "X-Thidua-Plan-Provisional": str(plan["plan_provisional"]).lower(),
+        "X-Thidua-Final": str(plan["final"]).lower(),
+    }
+    return Response(body, media_type=_MEDIA[fmt], headers=headers)
 
 
 @router.get("/rankings.{fmt}", summary="Bảng xếp hạng as CSV or XLSX", responses=_FILE_RESPONSES)
@@ -67,10 +74,10 @@ async def export_rankings(
     rows = exports.ranking_rows(view, tier, block)
     name = f"xep-hang-{tier.value}-{period.id}" + (f"-{block}" if block else "")
     if fmt == "csv":
-        return _file(exports.to_csv(exports.RANKING_COLUMNS, rows, dialect), fmt, name)
+        return _file(exports.to_csv(exports.RANKING_COLUMNS, rows, dialect), fmt, name, view)
     title = f"Xếp hạng {exports.TIER_SHORT[tier]} — {period.id}"
     body = await run_in_threadpool(xlsx.table_book, title, exports.RANKING_COLUMNS, rows)
-    return _file(body, fmt, name)
+    return _file(body, fmt, name, view)
 
 
 @router.get(
@@ -89,10 +96,10 @@ async def export_scorecards(
     view = await service.view(period)
     name = f"phieu-diem-{period.id}" + (f"-{tier.value}" if tier else "")
     if fmt == "csv":
-        rows = exports.scorecard_rows(view, service.config, tier)
-        return _file(exports.to_csv(exports.SCORECARD_COLUMNS, rows, dialect), fmt, name)
-    body = await run_in_threadpool(exports.scorecards_xlsx, view, service.config, tier)
-    return _file(body, fmt, name)
+        rows = exports.scorecard_rows(view, view.plan, tier)
+        return _file(exports.to_csv(exports.SCORECARD_COLUMNS, rows, dialect), fmt, name, view)
+    body = await run_in_threadpool(exports.scorecards_xlsx, view, view.plan, tier)
+    return _file(body, fmt, name, view)
 
 
 @router.get(
@@ -121,6 +128,6 @@ async def export_award_dossier(service: Service, period: PeriodParam) -> Respons
             f"{period.id} is a {period.kind}: awards exist for years and the phase",
         )
     view = await service.view(period)
-    meta = dossier.plan_meta(service.config, period, now_local())
-    body = await run_in_threadpool(dossier.award_dossier, view, service.config, meta)
-    return _file(body, "xlsx", f"ho-so-khen-thuong-{period.id}")
+    meta = dossier.plan_meta(view)
+    body = await run_in_threadpool(dossier.award_dossier, view, view.plan, meta)
+    return _file(body, "xlsx", f"ho-so-khen-thuong-{period.id}", view)

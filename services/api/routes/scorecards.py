@@ -39,4 +39,4 @@ async def get_scorecards(
     view = await service.view(period)
     previous_id = compare.previous_period(period)
     previous = await service.view(service.parse(previous_id)) if previous_id else None
-    return tagged(request, compare.matrix(service.config, view, previous, tier, block or None))
+    return tagged(request, compare.matrix(view, previous, tier, block or None))

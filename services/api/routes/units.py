@@ -36,7 +36,7 @@ async def get_scorecard(
     request: Request, service: Service, unit_id: UnitId, period: PeriodParam
 ) -> Response:
     view = await service.view(period)
-    card = view.scorecard(service.config, unit_id)
+    card = view.scorecard(unit_id)
     if card is None:
         raise ProblemError(
             404, "unit-not-found", f"unit {unit_id!r} is not registered at the end of {period.id}"
@@ -60,10 +60,8 @@ async def get_trend(
     ] = None,
 ) -> Json:
     if criterion is not None:
-        try:
-            service.config.by_id(criterion)
-        except KeyError:
-            raise ProblemError(422, "unknown-criterion", f"no criterion {criterion}") from None
+        if all(criterion not in {c.id for c in plan.criteria} for plan in service.plans):
+            raise ProblemError(422, "unknown-criterion", f"no criterion {criterion}")
         trend = await compare.criterion_trend(service, unit_id, criterion)
     else:
         trend = await service.trend(unit_id)
@@ -95,7 +93,7 @@ async def _evidence(
         raise ProblemError(
             422, "unknown-criterion", f"{criterion_id} is not a criterion of {card.unit.tier.value}"
         )
-    criterion = service.config.by_id(criterion_id)
+    criterion = view.plan.by_id(criterion_id)
     future = service.pool.submit(
         evidence.query, service.client, criterion, card.unit.tier, unit_id, period
     )

@@ -41,7 +41,12 @@ function num(x) { return none(x) ? "—" : DEC.format(x); }
 function count(x) { return none(x) ? "—" : Number.isInteger(x) ? INT.format(x) : FIG.format(x); }
 function yesNo(c) { return none(c.value) ? "—" : c.value >= 1 ? "Có" : "Chưa"; }
 function figure(c) { return c.boolean ? yesNo(c) : `${pct(c.value)} (${count(c.numerator)}/${count(c.denominator)})`; }
-function day(text) { return text ? DAY.format(new Date(text)) : ""; }
+// A local day from an RFC 3339 time or a date (its own offset is +07:00): 1/7/2025.
+function day(text) {
+  if (!text) return "";
+  const [y, m, d] = String(text).slice(0, 10).split("-");
+  return `${Number(d)}/${Number(m)}/${y}`;
+}
 function periodLabel(p) {
   let m;
   if (p === "rolling-30d") return "30 ngày gần nhất";
@@ -90,9 +95,10 @@ async function init() {
   const params = new URLSearchParams(location.search);
   state.catalog = await getJSON("/v1/catalog");
   const period = $("period");
-  for (const p of state.catalog.periods) {
+  const started = state.catalog.periods.filter((p) => typeof p === "string" || p.started !== false);
+  for (const p of started) {
     const id = typeof p === "string" ? p : p.id;
-    period.add(new Option(periodLabel(id), id));
+    period.add(new Option(periodLabel(id) + (p.final === false ? " (tạm tính)" : ""), id));
   }
   period.value = params.get("period") || defaultPeriod();
   fillTiers(params.get("tier"));
@@ -123,8 +129,8 @@ function fillTiers(wanted) {
   const notes = [];
   for (const t of tiers) {
     const until = tierUntil(t);
-    select.add(new Option(tierLabel(t.id) + (until ? ` (đến ${day(until)})` : ""), t.id));
-    if (until) notes.push(`${tierLabel(t.id)}: đến ${day(until)}`);
+    select.add(new Option((t.label || tierLabel(t.id)) + (until ? `: đến ${day(until)}` : ""), t.id));
+    if (until) notes.push(`${t.label || tierLabel(t.id)}: đến ${day(until)}`);
   }
   select.value = tiers.some((t) => t.id === wanted) ? wanted : tiers[0].id;
   $("tiers-note").hidden = !notes.length;
@@ -155,12 +161,16 @@ async function select() {
 }
 
 // ----- plan and finality -----------------------------------------------------------------
+// The plan that scored the answer: "tạm tính" until the period ends, the provisional note.
 function showPlan(doc) {
-  const parts = [];
-  if (doc.plan_id) parts.push(`Kế hoạch: ${esc(periodLabel(doc.plan_id))}`);
-  if (doc.plan_provisional) parts.push(`<span class="badge warn" title="${esc(doc.plan_note || "")}">Kế hoạch tạm áp dụng</span>`);
-  if (!isFinal(doc)) parts.push('<span class="badge provisional" title="Kỳ đánh giá chưa kết thúc">Tạm tính</span>');
-  $("plan").innerHTML = parts.join(" ") + (doc.plan_provisional && doc.plan_note ? `<span class="plan-note">${esc(doc.plan_note)}</span>` : "");
+  const marks = [];
+  if (!isFinal(doc)) marks.push('<span class="badge provisional">Tạm tính</span> kỳ chưa kết thúc, số liệu còn thay đổi.');
+  if (doc.plan_provisional) marks.push(`<span class="badge warn">Chỉ tiêu tạm thời</span> ${esc(doc.plan_note || "")}`);
+  const plan = $("plan");
+  plan.innerHTML = marks.map((m) => `<div>${m}</div>`).join("");
+  plan.dataset.plan = doc.plan_id || "";
+  plan.hidden = !marks.length;
+  $("plan-id").textContent = doc.plan_id ? `Kế hoạch: ${periodLabel(doc.plan_id)}` : "";
 }
 
 // ----- live ranking ----------------------------------------------------------------------
@@ -189,10 +199,12 @@ function change(unitId) {
   return '<span class="delta same" title="Giữ nguyên thứ hạng">=</span>';
 }
 
-function closedNote(item) {
+// A unit that closed inside the period: ranked as of its closing, its data then counts for
+// its successor (SPEC §7.2).
+function closed(item) {
   if (!item.closed_at) return "";
-  const successor = item.successor_id ? ` → ${esc(item.successor_id)}` : "";
-  return `<span class="closed" title="Ngừng hoạt động ${day(item.closed_at)}">đã sáp nhập${successor} (${day(item.closed_at)})</span>`;
+  const successor = item.successor_id ? ` → ${esc(item.successor_name || item.successor_id)}` : "";
+  return ` <span class="closed" title="Đơn vị đã đóng; xếp hạng theo số liệu đến ngày đóng, không xét khen thưởng">đã đóng ${day(item.closed_at)}${successor}</span>`;
 }
 
 let previous = new Map();
@@ -215,7 +227,7 @@ function renderRanking(data) {
     return `<tr data-unit="${esc(item.unit_id)}" class="${changed}${selected}">
       <td class="rank">${item.rank}</td>
       <td class="change">${change(item.unit_id)}</td>
-      <td class="name"><span class="unit-title">${esc(item.name)}</span>${closedNote(item)}${missing}</td>
+      <td class="name"><span class="unit-title">${esc(item.name)}${closed(item)}</span>${missing}</td>
       <td class="score"><div class="scorebar"><span class="bar"><i style="width:${Math.max(0, Math.min(100, item.score))}%"></i></span><span>${num(item.score)}</span></div></td>
       <td class="met">${item.criteria_met}/${item.criteria_total}</td></tr>`;
   }).join("");
@@ -252,7 +264,7 @@ async function loadMatrix() {
       const title = `${c.id} ${c.label}: ${none(cell.value) ? "chưa có dữ liệu" : (c.boolean ? value : `${pct(cell.value)} (${count(cell.numerator)}/${count(cell.denominator)})`) + ` — chỉ tiêu ${c.boolean ? "Có" : pct(c.target, 0)} — ${cell.met ? "đạt" : "chưa đạt"}`}`;
       return `<td class="cell ${attainmentClass(cell)}" data-unit="${esc(item.unit_id)}" data-criterion="${esc(c.id)}" title="${esc(title)}"><b>${shown}</b><small>${none(cell.value) ? "" : esc(value)}</small></td>`;
     }).join("");
-    return `<tr><th class="unit" data-unit="${esc(item.unit_id)}"><span class="r">${item.rank}</span> ${change(item.unit_id)} ${esc(item.name)}</th>${cells}</tr>`;
+    return `<tr><th class="unit" data-unit="${esc(item.unit_id)}"><span class="r">${item.rank}</span> ${change(item.unit_id)} ${esc(item.name)}${closed(item)}</th>${cells}</tr>`;
   }).join("");
   $("heatmap").innerHTML = head + `<tbody>${rows || '<tr><td class="empty">Chưa có dữ liệu</td></tr>'}</tbody>`;
   for (const td of $("heatmap").querySelectorAll("td.cell")) td.onclick = () => { state.criterion = td.dataset.criterion; showUnit(td.dataset.unit); };
@@ -312,17 +324,27 @@ function renderCard(card) {
     const items = card.missing_for_award.map((m) => `<li><strong>${esc(m.id)}</strong> ${esc(m.label)}: ${need(m)}</li>`).join("");
     missing = `<div class="missing"><strong>Còn thiếu để được khen thưởng</strong> (${esc(award)}):<ul>${items}</ul></div>`;
   }
-  const closed = card.closed_at ? `<p class="closed">Ngừng hoạt động ${day(card.closed_at)}${card.successor_id ? `, sáp nhập vào ${esc(card.successor_id)}` : ""}.</p>` : "";
-  $("card").innerHTML = `<h3 class="unit-name">${esc(card.name)}${isFinal(card) ? "" : ' <span class="badge provisional">Tạm tính</span>'}</h3>${closed}
+  $("card").innerHTML = `<h3 class="unit-name">${esc(card.name)}${closed(card)}${isFinal(card) ? "" : ' <span class="badge provisional">Tạm tính</span>'}</h3>
     <div class="summary">
       <div>Điểm<strong>${num(card.score)}</strong></div>
       <div>Hạng<strong>${card.rank ?? "—"}</strong></div>
       <div>Tiêu chí đạt<strong>${card.criteria_met}/${card.criteria_total}</strong></div>
       <div>Kỳ<strong class="small">${esc(periodLabel(card.period))}</strong></div>
-    </div>${rows}${missing}`;
+    </div>${rows}${missing}${renderIndex766(card.index_766)}`;
   for (const b of $("card").querySelectorAll("[data-evidence]")) b.onclick = () => { state.evidence = { criterion: b.dataset.evidence, part: "all", page: 1 }; loadEvidence(); };
   for (const b of $("card").querySelectorAll("[data-trend]")) b.onclick = () => { state.criterion = b.dataset.trend; loadCriterionTrend(state.unit, state.criterion); };
   if (state.evidence) loadEvidence();
+}
+
+// "Chỉ số 766 (tham khảo)": the national index's dossier rates, shown, never scored.
+function renderIndex766(block) {
+  if (!block) return "";
+  const items = ["on_time", "digitised", "paid_online"].map((key) => {
+    const r = block[key];
+    const value = none(r.value) ? "chưa có dữ liệu" : `${pct(r.value)} (${count(r.numerator)}/${count(r.denominator)})`;
+    return `<li>${esc(r.label)}: ${value}</li>`;
+  }).join("");
+  return `<div class="missing ok" id="index-766"><strong>${esc(block.label)}</strong> — không tính vào điểm<ul>${items}</ul></div>`;
 }
 
 async function loadEvidence() {

@@ -9,15 +9,16 @@ decoded the two-pass way, which tells an undecodable envelope from invalid data.
 The pass validates into plain dicts, not models: each model's fields (types, constraints,
 strictness, unknown fields ignored) are restated as a ``TypedDict``, which pydantic fills
 without building an instance to be serialized back (3.8 → 1.7 µs an event). An enum field
-holds its member, a ``str`` equal to the value the models' JSON form gives. A model with a
-default, an alias or a validator of its own stays a model (a ``TypedDict`` cannot say it), and
-its data is serialized as before.
+holds its member, a ``str`` equal to the value the models' JSON form gives. A field that
+defaults to None is ``NotRequired`` (absent stays absent). A model with another default, an
+alias or a validator of its own stays a model (a ``TypedDict`` cannot say it), and its data is
+serialized as before.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
@@ -62,12 +63,17 @@ def _restated(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> dic
     for name, info in model.model_fields.items():
         if name in skip:
             continue
-        if not info.is_required() or info.alias is not None or info.validation_alias is not None:
+        if info.alias is not None or info.validation_alias is not None:
+            return {}
+        optional = not info.is_required()
+        if optional and (info.default is not None or info.default_factory is not None):
             return {}
         annotation: Any = info.annotation
         if info.metadata:
             annotation = Annotated[(annotation, *info.metadata)]
-        fields[name] = annotation
+        # An optional field defaulting to None may be absent (readers use .get): the data of
+        # an event without it stays without it, as ingest wrote it.
+        fields[name] = NotRequired[annotation] if optional else annotation
     return fields
 
 

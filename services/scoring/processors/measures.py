@@ -11,7 +11,7 @@ result does not depend on the order deltas were added in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -29,6 +29,7 @@ from thidua.contracts.events import (
     StaffCategory,
     to_utc_micros,
 )
+from thidua.contracts.index766 import dossier_measures
 from thidua.contracts.periods import LOCAL_TZ
 
 from .state import FIELDS, Completion, EntityState, Version
@@ -55,7 +56,21 @@ _TRAINED = {p.value: f"cbccvc_trained_{p.value}" for p in Program}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US = 3_600_000_000
 # Every type's measure fields out of its data, as a tuple (all types have two or more).
-_FIELD_GETTERS = {event_type: itemgetter(*names) for event_type, names in FIELDS.items()}
+_FIELD_GETTERS: dict[EventType, Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {
+    event_type: itemgetter(*names) for event_type, names in FIELDS.items()
+}
+
+
+def _dossier_fields(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A dossier's fields; the optional 766 ones only when one is set, so a plain dossier's
+    version (and the state on the changelog) stays as small as before they existed."""
+    extra = (data.get("on_time"), data.get("digitised"), data.get("paid_online"))
+    if extra == (None, None, None):
+        return (data["unit_id"], data["channel"])
+    return (data["unit_id"], data["channel"], *extra)
+
+
+_FIELD_GETTERS[EventType.DOSSIER_RECEIVED] = _dossier_fields
 
 
 def local_day(time_us: int) -> str:
@@ -110,11 +125,16 @@ Measures = tuple[tuple[str, Number], ...]
 
 
 def _measures_of(event_type: EventType, fields: tuple[Any, ...]) -> tuple[str, Measures]:
-    f = dict(zip(FIELDS[event_type], fields, strict=True))
+    names = FIELDS[event_type]
+    if len(fields) < len(names):  # a dossier without its optional fields
+        fields = (*fields, *(None,) * (len(names) - len(fields)))
+    f = dict(zip(names, fields, strict=True))
     match event_type:
         case EventType.DOSSIER_RECEIVED:
             return f["unit_id"], _ones(
-                dossier_received=True, dossier_online_full=f["channel"] == "online_full"
+                dossier_received=True,
+                dossier_online_full=f["channel"] == "online_full",
+                **dossier_measures(f["on_time"], f["digitised"], f["paid_online"]),
             )
         case EventType.DOSSIER_RATED:
             return f["unit_id"], _ones(rating=True, rating_satisfied=f["satisfied"])
@@ -345,7 +365,11 @@ def validated_data(event: CanonicalEvent) -> dict[str, Any]:
     ``model_dump`` without their wrappers: this runs for every event.)"""
     model_class = DATA_MODELS[event.type]
     model = model_class.__pydantic_validator__.validate_json(orjson.dumps(event.data))
-    return model_class.__pydantic_serializer__.to_python(model, mode="json")  # type: ignore[no-any-return]
+    # (absent optional dossier fields stay absent, as in events.validate_data and decode.py)
+    exclude_none = event.type is EventType.DOSSIER_RECEIVED
+    return model_class.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+        model, mode="json", exclude_none=exclude_none
+    )
 
 
 def difference(new: Mapping[CounterKey, Number], old: Mapping[CounterKey, Number]) -> Contribution:

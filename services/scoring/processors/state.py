@@ -26,7 +26,8 @@ _TYPE_VALUES = {event_type: event_type.value for event_type in EventType}
 FIELDS: dict[EventType, tuple[str, ...]] = {
     EventType.STAFF_UPSERTED: ("unit_id", "category", "digital_id", "active"),
     EventType.PROCEDURE_UPSERTED: ("unit_id", "full_online_eligible", "full_online", "mobile"),
-    EventType.DOSSIER_RECEIVED: ("unit_id", "channel"),
+    # (+ the optional 766 fields: stored only when one is set, see measures._dossier_fields)
+    EventType.DOSSIER_RECEIVED: ("unit_id", "channel", "on_time", "digitised", "paid_online"),
     EventType.DOSSIER_RATED: ("unit_id", "satisfied"),
     EventType.DOCUMENT_SENT: ("from_unit", "electronic", "digitally_signed", "confidential"),
     EventType.WORKFILE_CLOSED: ("unit_id", "online", "digitally_signed", "secret"),

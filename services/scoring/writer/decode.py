@@ -26,7 +26,7 @@ class Decoded(NamedTuple):
 
 
 class Router:
-    """Physical topic name → decoder, for one topic prefix and one criteria config."""
+    """Physical topic name → decoder, for one topic prefix and the flow measures."""
 
     def __init__(self, prefix: str, flow_measures: Collection[str]) -> None:
         self._sources = {physical(t, prefix) for t in SOURCE_TOPICS}

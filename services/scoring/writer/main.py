@@ -11,7 +11,7 @@ from pydantic import Field
 
 from services.scoring.heap import collect_rarely
 from services.scoring.writer.writer import Writer
-from thidua.contracts.criteria import load_criteria
+from thidua.contracts.plans import load_plans
 from thidua.settings import WriterSettings
 from thidua.store.client import get_client
 
@@ -31,9 +31,7 @@ def run() -> None:
     if settings.writer_metrics_port:
         start_http_server(settings.writer_metrics_port, addr=settings.writer_metrics_host)
     collect_rarely()
-    writer = Writer(
-        settings, get_client(settings.clickhouse_dsn), load_criteria(settings.criteria_file)
-    )
+    writer = Writer(settings, get_client(settings.clickhouse_dsn), load_plans(settings.plans_dir))
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping the writer after its current batch", signum)

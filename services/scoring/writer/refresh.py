@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from clickhouse_connect.driver.client import Client
 
 from services.scoring.writer import metrics
-from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
+from thidua.contracts.plans import Plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.store.kpi import materialize
 from thidua.store.periods_index import affected_periods, standard_periods
@@ -30,14 +30,14 @@ class Refresher:
     def __init__(
         self,
         client: Client,
-        config: CriteriaConfig,
+        plans: Plans,
         listeners: Sequence[RefreshListener],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         publish: ResultsPublisher | None = None,
         on_results: Sequence[ResultsListener] = (),
     ) -> None:
         self._client = client
-        self._config = config
+        self._plans = plans
         self._listeners = list(listeners)
         self._clock = clock
         self._publish = publish
@@ -48,11 +48,11 @@ class Refresher:
 
     def periods_for(self, stock_days: Iterable[date], flow_days: Iterable[date]) -> list[Period]:
         now = self._clock()
-        periods = affected_periods(stock_days, now, flow_days, phase=self._config.phase)
+        periods = affected_periods(stock_days, now, self._plans, flow_days)
         # rolling-30d moves at local midnight even when no counter does.
         current = today(now)
         if self._last_day is not None and current != self._last_day:
-            if all(p.id != ROLLING_30D for p in periods):
+            if all(p.id != ROLLING_30D for p in periods) and self._plans.current(now):
                 periods.append(parse_period(ROLLING_30D, now))
         self._last_day = current
         return periods
@@ -80,7 +80,7 @@ class Refresher:
             return set()
         started = time.perf_counter()
         computed_at = self._clock()
-        results = materialize(self._client, self._config, periods, computed_at=computed_at)
+        results = materialize(self._client, self._plans, periods, computed_at=computed_at)
         metrics.MATERIALIZE_SECONDS.set(time.perf_counter() - started)
         if self._publish is not None:
             self._publish(results, computed_at)
@@ -99,7 +99,7 @@ class Refresher:
         have changed since the tables were written)."""
         now = self._clock()
         self._last_day = today(now)
-        periods = standard_periods(now, self._config.phase)
+        periods = standard_periods(now, self._plans)
         return self._materialize(periods)
 
     def notify(self, changed: set[str]) -> None:

@@ -27,7 +27,8 @@ from services.scoring.writer.refresh import Refresher, RefreshListener, ResultsL
 from services.scoring.writer.results import results_publisher
 from services.scoring.writer.rows import Undecodable
 from services.scoring.writer.sink import Stopped, write_rows
-from thidua.contracts.criteria import CriteriaConfig
+from thidua.contracts.measures import FLOW_MEASURES
+from thidua.contracts.plans import Plans
 from thidua.settings import WriterSettings
 from thidua.store.migrations import migrate
 
@@ -77,21 +78,21 @@ class Writer:
         self,
         settings: WriterSettings,
         client: Client,
-        config: CriteriaConfig,
+        plans: Plans,
         on_refresh: Sequence[RefreshListener] = (),
         on_results: Sequence[ResultsListener] = (),
     ) -> None:
         self.settings = settings
         self.client = client
-        self.config = config
+        self.plans = plans
         self.refresher = Refresher(
             client,
-            config,
+            plans,
             on_refresh,
             publish=results_publisher(self._output_producer, settings.topic_prefix),
             on_results=on_results,
         )
-        self.router = Router(settings.topic_prefix, config.flow_measures())
+        self.router = Router(settings.topic_prefix, FLOW_MEASURES)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumer: KafkaConsumer | None = None

@@ -1,10 +1,13 @@
 """The award dossier of the simulated province's 2025 (SPEC §7.3) opened with openpyxl: its
-sheets, formats, print settings and every eligible unit's evidence."""
+sheets, formats, print settings and every eligible unit's evidence.
+
+The province's 2025 (its merged districts and departments included) is generated, stored in its
+own chDB and scored by the batch recompute from the raw events (streaming equals batch, tests/
+store); its own package, as chDB opens one path per process."""
 
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -16,55 +19,57 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
 from services.api.app import create_app
-from services.scoring.processors import fold
+from services.scoring.recompute import recompute_period
+from services.scoring.writer.rows import EVENTS_RAW, event_row
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.periods import Period
-from thidua.contracts.scorecard import Scorecard, UnitInfo, build_scorecard, rank_by_tier
+from thidua.contracts.plans import Plans, default_plans
+from thidua.contracts.scorecard import Scorecard
 from thidua.settings import ApiSettings
 from thidua.simulate.generator import generate
-from thidua.simulate.registry import default_registry
+from thidua.store.client import get_client
+from thidua.store.migrations import migrate
 
 
-def simulated_2025(config: CriteriaConfig) -> list[Scorecard]:
-    """The simulated province's 2025 scored by the scoring processors (as the workers do)."""
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     events = [
         CanonicalEvent.model_validate({**e, "seq": n})
         for n, e in enumerate(
             generate(seed=154, start=date(2025, 1, 1), end=date(2026, 1, 1), scale=0.05)
         )
     ]
-    counters = fold(events, indicator_ids=config.indicator_ids())
-    flows = config.flow_measures()
-    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for (unit, measure, day), value in counters.items():
-        if day < "2026-01-01" and (measure not in flows or day >= "2025-01-01"):
-            sums[unit][measure] += float(value)
-    cards = [
-        build_scorecard(
-            config,
-            UnitInfo(u.unit_id, u.name, u.tier, u.active_on(date(2025, 12, 31)), u.block),
-            "2025",
-            sums[u.unit_id],
-            True,
+    client = get_client(f"chdb://{tmp_path_factory.mktemp('dossier') / 'chdb'}")
+    migrate(client, progress=lambda _: None)
+    rows = [event_row(e) for e in events]
+    for start in range(0, len(rows), 50_000):
+        client.insert(
+            EVENTS_RAW.table, rows[start : start + 50_000], column_names=list(EVENTS_RAW.columns)
         )
-        for u in default_registry()
-    ]
-    return [c for group in rank_by_tier(cards).values() for c in group]
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")
-def cards(config: CriteriaConfig) -> list[Scorecard]:
-    return simulated_2025(config)
+def cards(province: Client) -> list[Scorecard]:
+    plans = default_plans()
+    return recompute_period(province, plans, plans.parse("2025"))
 
 
 @pytest.fixture(scope="module")
-def dossier_api(ch: Client, cards: list[Scorecard]) -> Iterator[TestClient]:
-    def compute(client: Client, config: CriteriaConfig, period: Period) -> list[Scorecard]:
-        return cards if period.id == "2025" else []
+def config() -> CriteriaConfig:
+    plans = default_plans()
+    return plans.for_period(plans.parse("2025"))
+
+
+@pytest.fixture(scope="module")
+def dossier_api(province: Client, cards: list[Scorecard]) -> Iterator[TestClient]:
+    def compute(client: Client, plans: Plans, period: Period) -> list[Scorecard]:
+        return cards if period.id == "2025" else recompute_period(client, plans, period)
 
     settings = ApiSettings(clickhouse_dsn="chdb:///unused", writer_embedded=False)  # type: ignore[call-arg]
-    with TestClient(create_app(settings, ch, compute=compute, warm=False)) as client:
+    with TestClient(create_app(settings, province, compute=compute, warm=False)) as client:
         yield client
 
 
@@ -74,6 +79,7 @@ def book(dossier_api: TestClient) -> Workbook:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert 'filename="ho-so-khen-thuong-2025.xlsx"' in response.headers["content-disposition"]
+    assert response.headers["x-thidua-plan-id"] == "phase-2021-2025"
     return load_workbook(io.BytesIO(response.content))
 
 
@@ -123,6 +129,17 @@ def test_ranking_sheets_formats_and_print_setup(book: Workbook, cards: list[Scor
         assert each.page_setup.orientation == "landscape", each.title
         assert int(each.page_setup.paperSize) == 9, each.title  # A4
         assert each.sheet_properties.pageSetUpPr.fitToPage, each.title
+
+
+def test_districts_ranked_as_of_their_closing(book: Workbook, cards: list[Scorecard]) -> None:
+    """SPEC §7.2: the districts abolished on 2025-07-01 are ranked in 2025, with their closing
+    day and successor; never award-eligible."""
+    rows = rows_from(book["Xếp hạng cấp huyện"], 5)
+    districts = [c for c in cards if c.unit.tier == Tier.DISTRICT and c.rank is not None]
+    assert len(rows) == len(districts) > 0
+    assert {r["Ngày ngừng hoạt động"] for r in rows} == {"01/07/2025"}
+    assert all(r["Đơn vị kế thừa"] for r in rows)
+    assert not any(c.award_eligible for c in districts)
 
 
 def test_award_list_and_every_eligible_units_evidence(
