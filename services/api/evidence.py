@@ -22,11 +22,12 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds, recompute_registry
+from services.scoring.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds
 from thidua.contracts.criteria import Criterion
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ, Period
 from thidua.contracts.registry import Registry
+from thidua.store.kpi import read_registry
 
 _START = "fromUnixTimestamp64Micro({start_us:Int64}, 'UTC')"
 _END = "fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')"
@@ -202,7 +203,7 @@ def query(
 ) -> list[EvidenceItem]:
     """Every entity ``criterion`` counted for ``unit_id`` in ``period`` (stocks as of the
     unit's end in it: the period's end, or its closing day)."""
-    registry = recompute_registry(client)
+    registry = read_registry(client)  # the unit events only: a few hundred rows
     standing = registry.standing(unit_id, period)
     until = standing.until if standing is not None else period.end_day
     if criterion.source == "indicator":

@@ -472,6 +472,7 @@ class Matrix(Documented):
                     "rank_change": 2,
                     "closed_at": None,
                     "successor_id": None,
+                    "successor_name": None,
                     "cells": [
                         {
                             "id": "C03",
