@@ -143,3 +143,20 @@ def test_exports_never_hold_a_formula() -> None:
     assert "<f>" not in sheet_xml and "<f " not in sheet_xml
     values = list(load_workbook(io.BytesIO(book)).active.iter_rows(values_only=True))
     assert values[1][2] == PAYLOAD and values[1][3] == "+cmd"
+
+
+def test_award_dossier_of_a_running_year_under_the_provisional_plan(api: TestClient) -> None:
+    """2026 has not ended and is scored under phase-2026-2030, provisional: the cover and
+    every sheet say TẠM TÍNH, and the plan's note is on the cover."""
+    response = api.get("/v1/exports/award-dossier.xlsx", params={"period": "2026"})
+    assert response.status_code == 200
+    assert response.headers["x-thidua-final"] == "false"
+    book = load_workbook(io.BytesIO(response.content))
+    cover = {r[0]: r[1] for r in book["Bìa"].iter_rows(min_row=4, max_row=13, values_only=True)}
+    assert cover["Mã kế hoạch"] == "phase-2026-2030"
+    assert cover["Kế hoạch tạm áp dụng"] == "Có"
+    assert cover["Ghi chú kế hoạch"].startswith("Tạm áp dụng chỉ tiêu năm 2025")
+    assert cover["Tình trạng số liệu"].startswith("TẠM TÍNH")
+    for sheet in book.worksheets[1:]:
+        assert sheet["A2"].value.endswith("TẠM TÍNH"), sheet.title
+        assert sheet["A3"].value.startswith("Kế hoạch tạm áp dụng"), sheet.title
