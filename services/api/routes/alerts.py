@@ -16,7 +16,7 @@ from services.api.schemas import Alerts, Silence, SilenceIn, Silences
 from services.api.service import KpiService
 from services.api.views import now_local, rfc3339
 from thidua.contracts.events import Tier
-from thidua.contracts.periods import today
+from thidua.contracts.periods import PeriodError, today
 
 router = APIRouter(tags=["alerts"], dependencies=[ReadAccess])
 
@@ -69,12 +69,18 @@ async def get_alerts(
 
 
 async def _units(service: KpiService) -> dict[str, UnitFacts]:
-    """Every unit's name, tier and block as registered now (this year's view)."""
-    view = await service.view(service.parse(str(today(now_local()).year)))
-    return {
-        unit_id: UnitFacts(card.unit.name, card.unit.tier.value, card.unit.block)
-        for unit_id, card in view.by_unit.items()
-    }
+    """Every unit's name, tier and block as registered now (this year's view), and as they
+    stood last year for a unit that has closed since (its alerts are resolved, still listed)."""
+    year = today(now_local()).year
+    units: dict[str, UnitFacts] = {}
+    for period_id in (str(year - 1), str(year)):  # this year's facts win
+        try:
+            view = await service.view(service.parse(period_id))
+        except PeriodError:  # before the first plan
+            continue
+        for unit_id, card in view.by_unit.items():
+            units[unit_id] = UnitFacts(card.unit.name, card.unit.tier.value, card.unit.block)
+    return units
 
 
 @router.get("/silences", response_model=Silences, summary="Silences (active, pending, expired)")
