@@ -3,7 +3,11 @@ changes), the units × criteria matrix of a tier, and one criterion's trend by q
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
+
+import orjson
 
 from services.api.service import KpiService
 from services.api.views import PeriodView, now_local, rfc3339
@@ -38,6 +42,36 @@ def _closing(view: PeriodView, card: Scorecard) -> dict[str, Any]:
         "successor_id": successor,
         "successor_name": known.unit.name if known else None,
     }
+
+
+_ENCODED: OrderedDict[tuple[Any, ...], tuple[bytes, str]] = OrderedDict()
+ENCODED_ENTRIES = 64
+
+
+def matrix_encoded(
+    view: PeriodView, previous: PeriodView | None, tier: Tier, block: str | None
+) -> tuple[bytes, str]:
+    """:func:`matrix` as JSON bytes and its ETag, kept while the views are current (a
+    commune matrix is ~1 MB of JSON: encoded once per recompute, not once per read)."""
+    key = (
+        view.period.id,
+        id(view),
+        view.computed_at,
+        tier,
+        block,
+        id(previous),
+        previous.computed_at if previous else None,
+    )
+    cached = _ENCODED.get(key)
+    if cached is None:
+        body = orjson.dumps(matrix(view, previous, tier, block))
+        cached = (body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"')
+        _ENCODED[key] = cached
+        while len(_ENCODED) > ENCODED_ENTRIES:
+            _ENCODED.popitem(last=False)
+    else:
+        _ENCODED.move_to_end(key)
+    return cached
 
 
 def matrix(

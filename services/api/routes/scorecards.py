@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, Response
 from services.api import compare
 from services.api.deps import BlockParam, PeriodParam, ReadAccess, Service, TierParam
 from services.api.problems import problem_responses
-from services.api.responses import tagged
 from services.api.schemas import Matrix
 
 router = APIRouter(tags=["scorecards"], dependencies=[ReadAccess])
@@ -39,4 +38,8 @@ async def get_scorecards(
     view = await service.view(period)
     previous_id = compare.previous_period(period)
     previous = await service.view(service.parse(previous_id)) if previous_id else None
-    return tagged(request, compare.matrix(view, previous, tier, block or None))
+    body, etag = compare.matrix_encoded(view, previous, tier, block or None)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -70,6 +71,9 @@ async def get_trend(
     return Json(trend)
 
 
+_EVIDENCE: OrderedDict[tuple[Any, ...], list[evidence.EvidenceItem]] = OrderedDict()
+EVIDENCE_ENTRIES = 256
+
 CriterionParam = Annotated[
     str, Query(pattern=r"^[A-Z][0-9]{2}$", description="criterion id", examples=["C03"])
 ]
@@ -94,10 +98,16 @@ async def _evidence(
             422, "unknown-criterion", f"{criterion_id} is not a criterion of {card.unit.tier.value}"
         )
     criterion = view.plan.by_id(criterion_id)
-    future = service.pool.submit(
-        evidence.query, service.client, criterion, card.unit.tier, unit_id, period
-    )
-    items = await asyncio.wrap_future(future)
+    # the items change only with the data, and then the period's view is recomputed
+    key = (period.id, view.computed_at, unit_id, criterion_id)
+    items = _EVIDENCE.get(key)
+    if items is None:
+        future = service.pool.submit(
+            evidence.query, service.client, criterion, card.unit.tier, unit_id, period
+        )
+        items = _EVIDENCE[key] = await asyncio.wrap_future(future)
+        while len(_EVIDENCE) > EVIDENCE_ENTRIES:
+            _EVIDENCE.popitem(last=False)
     numerator, denominator = evidence.totals(items)
     head = {
         "unit_id": unit_id,
