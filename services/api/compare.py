@@ -102,12 +102,10 @@ def matrix(
                 "criteria_total": card.criteria_total,
                 **_closing(view, card),
                 "cells": [
-                    {
-                        "id": r.id,
+                    {  # in the order of "criteria", which holds ids and targets
                         "value": r.value,
                         "numerator": r.numerator,
                         "denominator": r.denominator,
-                        "target": r.target,
                         "met": r.met,
                         "attainment": r.attainment,
                     }

@@ -417,11 +417,11 @@ class EvidencePage(Documented):
 
 
 class MatrixCell(Documented):
-    id: str
+    """One criterion of one unit; its id and target are the matching entry of `criteria`."""
+
     value: float | None
     numerator: float
     denominator: float
-    target: float
     met: bool
     attainment: float = Field(ge=0, le=1)
 
@@ -475,11 +475,9 @@ class Matrix(Documented):
                     "successor_name": None,
                     "cells": [
                         {
-                            "id": "C03",
                             "value": 0.612,
                             "numerator": 471,
                             "denominator": 769,
-                            "target": 0.8,
                             "met": False,
                             "attainment": 0.765,
                         }
