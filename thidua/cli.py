@@ -35,23 +35,58 @@ def kafka_start(
     data_dir: Path = typer.Option(Path("var/kafka"), help="KRaft storage and logs"),
     port: int = typer.Option(9092),
     controller_port: int = typer.Option(None, help="default: port + 1"),
+    brokers: int = typer.Option(
+        1, min=1, max=9, help="nodes; from 2 on node n listens on port + 2(n-1)"
+    ),
 ) -> None:
-    """Start a one-node broker in the background; returns when it answers."""
-    from thidua.local.kafka_broker import start
+    """Start a broker (or a cluster of ``--brokers``) in the background; returns when it answers."""
+    from thidua.local.kafka_broker import bootstrap_of, cluster, start_cluster
 
-    start(_broker(data_dir, port, controller_port))
+    if brokers == 1:
+        nodes = [_broker(data_dir, port, controller_port)]
+    else:
+        nodes = cluster(data_dir, port, brokers)
+    start_cluster(nodes)
+    typer.echo(f"THIDUA_KAFKA_BOOTSTRAP={bootstrap_of(nodes)}")
 
 
 @kafka_app.command("stop")
 def kafka_stop(
     data_dir: Path = typer.Option(Path("var/kafka")),
     port: int = typer.Option(9092),
+    brokers: int = typer.Option(1, min=1, max=9, help="as given to start"),
 ) -> None:
-    """Stop the broker started from ``data_dir``."""
-    from thidua.local.kafka_broker import stop
+    """Stop the broker (or cluster) started from ``data_dir``."""
+    from thidua.local.kafka_broker import cluster, stop_cluster
 
-    stopped = stop(_broker(data_dir, port, None))
-    typer.echo("Kafka stopped" if stopped else "Kafka was not running")
+    nodes = [_broker(data_dir, port, None)] if brokers == 1 else cluster(data_dir, port, brokers)
+    stopped = stop_cluster(nodes)
+    typer.echo(f"Kafka stopped ({stopped} node(s))" if stopped else "Kafka was not running")
+
+
+@kafka_app.command("regenerate")
+def kafka_regenerate(
+    to_prefix: str = typer.Option(..., help="the new generation's THIDUA_TOPIC_PREFIX"),
+    partitions: int = typer.Option(..., min=1, help="its THIDUA_TOPIC_PARTITIONS"),
+    reset_counters: bool = typer.Option(
+        False, help="then clear ClickHouse kpi_counters (the writer must be stopped)"
+    ),
+) -> None:
+    """Copy the source topics of THIDUA_TOPIC_PREFIX into a new generation with more
+    partitions (docs/SCALING.md: raising the partition count)."""
+    from thidua.regenerate import regenerate
+    from thidua.regenerate import reset_counters as clear_counters
+    from thidua.settings import CommonSettings
+
+    settings = CommonSettings()
+    _logging(settings.log_level)
+    report = regenerate(
+        settings.kafka_bootstrap, settings.topic_prefix, to_prefix, partitions, typer.echo
+    )
+    typer.echo(f"{report.total} records copied into {to_prefix}* ({partitions} partitions)")
+    if reset_counters:
+        clear_counters(settings.clickhouse_dsn, settings.clickhouse_cluster)
+        typer.echo("kpi_counters cleared: the new generation's writer fills it again")
 
 
 @app.command()
@@ -63,7 +98,11 @@ def migrate() -> None:
 
     settings = CommonSettings()
     _logging(settings.log_level)
-    applied = run_migrations(get_client(settings.clickhouse_dsn), progress=typer.echo)
+    applied = run_migrations(
+        get_client(settings.clickhouse_dsn),
+        progress=typer.echo,
+        cluster=settings.clickhouse_cluster,
+    )
     typer.echo(f"schema up to date ({len(applied)} migration(s) applied now)")
 
 

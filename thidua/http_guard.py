@@ -245,3 +245,57 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def serve_metrics(host: str, port: int, timeout: float) -> None:
+    """prometheus_client's ``start_http_server`` (a thread per connection), with a socket
+    timeout, the security headers and no version banner (the standalone writer's /metrics)."""
+    import threading
+    from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, make_server
+
+    from prometheus_client import REGISTRY, make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics_app = make_wsgi_app(REGISTRY)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            present = {name.lower() for name, _ in headers}
+            extra = [(k, v) for k, v in SECURITY_HEADERS.items() if k.lower() not in present]
+            return start_response(status, headers + extra, *rest)
+
+        return metrics_app(environ, start)
+
+    class Answer(ServerHandler):
+        server_software = "thidua"
+
+    class Handler(WSGIRequestHandler):
+        def handle(self) -> None:  # WSGIRequestHandler.handle, with our ServerHandler
+            try:
+                self.raw_requestline = self.rfile.readline(65537)
+                if len(self.raw_requestline) > 65536:
+                    self.send_error(414)
+                    return
+                if not self.parse_request():
+                    return
+            except OSError:  # the timeout: a slow client is dropped
+                return
+            answer = Answer(
+                self.rfile,
+                self.wfile,  # type: ignore[arg-type]
+                self.get_stderr(),
+                self.get_environ(),
+                multithread=False,
+            )
+            answer.request_handler = self  # type: ignore[attr-defined]
+            answer.run(self.server.get_app())  # type: ignore[attr-defined]
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    class Server(ThreadingWSGIServer):
+        daemon_threads = True
+
+    Handler.timeout = timeout  # each read of the request: a slow client is dropped
+    httpd = make_server(host, port, app, Server, handler_class=Handler)
+    threading.Thread(target=httpd.serve_forever, name="metrics-http", daemon=True).start()

@@ -47,6 +47,11 @@ class CommonSettings(BaseSettings):
         DEFAULT_PLANS_DIR,
         description="directory of plan files (criteria, targets, weights; SPEC §7.1)",
     )
+    clickhouse_cluster: str = Field(
+        "",
+        description="ClickHouse cluster name (remote_servers): Replicated* tables and ON CLUSTER "
+        "DDL through Keeper; empty: one node (the embedded default)",
+    )
     log_level: str = Field("INFO", description="Python log level")
     http_header_timeout_seconds: float = Field(
         10.0, gt=0, description="close a connection whose request line and headers take longer"
@@ -60,6 +65,13 @@ class CommonSettings(BaseSettings):
     http_max_connections: int = Field(
         2000, ge=1, description="connections + requests a process serves at once before 503"
     )
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, cluster: str) -> str:
+        from thidua.store.cluster import check_name
+
+        return check_name(cluster)
 
     @property
     def embedded_clickhouse(self) -> bool:

@@ -40,10 +40,12 @@ Live scores, ranks and awards of the emulation movement *Chuyển đổi số t�
 RFC 3339 with the +07:00 offset. Errors are RFC 9457 problem details
 (`application/problem+json`).
 
-**Auth.** When read tokens are configured, every `/v1` route needs
+**Auth.** When read tokens are configured, every `/v1` read needs
 `Authorization: Bearer <token>` (401 without, 403 with an unknown one); `/healthz`, `/readyz`
-and `/metrics` stay open. The dashboard at `/dashboard` is public or opened once with
-`?token=` (kept in a cookie), by configuration.
+and `/metrics` stay open. Writes (silences, `POST /v1/recompute`) always need a *write* token
+in the `Authorization` header, even when reads are open; cookies never authorize them. The
+dashboard at `/dashboard` is public or opened once with `?token=` (kept in a cookie), by
+configuration. Bodies over the configured limit get 413, bodies that arrive too slowly 408.
 """
 
 

@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
+# Keys first asked for by readers (not warmed) loading at once: beyond, readers get CacheBusy,
+# so that a flood of distinct keys cannot queue minutes of work on the one ClickHouse thread.
+MAX_DEMAND_LOADS = 8
+
+
+class CacheBusy(RuntimeError):
+    """Too many keys are loading for readers already: retry later (503)."""
 
 
 @dataclass
@@ -74,12 +81,21 @@ class SwrCache(Generic[K, V]):
         self._loaders: dict[K, tuple[Callable[[], V], float | None]] = {}
         self._inflight: dict[K, Future[V]] = {}
         self._again: set[K] = set()  # reload asked while a load ran: its data may predate the ask
+        # Keys loaded only because a reader asked (not warmed nor refreshed): evicted first, so
+        # that readers asking for many distinct keys never push out the warmed ones.
+        self._on_demand: set[K] = set()
         self._guard = threading.Lock()
 
     async def get(self, key: K, loader: Callable[[], V], ttl: float | None = None) -> V:
         entry = self._entries.get(key)
         if entry is None:
             metrics.CACHE_REQUESTS.labels(self._name, "miss").inc()
+            with self._guard:
+                if key not in self._inflight and key not in self._loaders:
+                    demand = sum(1 for k in self._inflight if k in self._on_demand)
+                    if demand >= MAX_DEMAND_LOADS:
+                        raise CacheBusy(f"{demand} {self._name} are loading; retry later")
+                    self._on_demand.add(key)
             return await asyncio.wrap_future(self.load(key, loader, ttl))
         if entry.expired(time.monotonic()):
             metrics.CACHE_REQUESTS.labels(self._name, "stale").inc()
@@ -114,6 +130,12 @@ class SwrCache(Generic[K, V]):
             future = self._pool.submit(self._run, key, loader, ttl)
             self._inflight[key] = future
             return future
+
+    def warm(self, key: K, loader: Callable[[], V], ttl: float | None = None) -> Future[V]:
+        """:meth:`load` a key kept in preference to those only readers asked for."""
+        with self._guard:
+            self._on_demand.discard(key)
+        return self.load(key, loader, ttl)
 
     def reload(self, key: K) -> bool:
         """Reload a key loaded before, in the background; False if it never was."""
@@ -165,8 +187,13 @@ class SwrCache(Generic[K, V]):
                 self._entries[key] = _Entry(value, time.monotonic(), ttl)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
-                    old, _ = self._entries.popitem(last=False)
+                    old = next((k for k in self._entries if k in self._on_demand), None)
+                    if old is None:
+                        old, _ = self._entries.popitem(last=False)
+                    else:
+                        del self._entries[old]
                     self._loaders.pop(old, None)
+                    self._on_demand.discard(old)
         finally:
             with self._guard:
                 self._inflight.pop(key, None)

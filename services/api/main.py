@@ -58,8 +58,10 @@ def run() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not settings.api_write_tokens:
+        log.warning("no THIDUA_API_WRITE_TOKENS: every write (silences, recompute) will be refused")
     client = get_client(settings.clickhouse_dsn)
-    migrate(client)
+    migrate(client, cluster=settings.clickhouse_cluster)
     app, writer = build(settings, client)
     try:
         uvicorn.run(

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.cache import CacheBusy
 from services.api.responses import Json
 from services.api.schemas import Problem
 
@@ -61,6 +62,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Too many live streams",
         "The cap on open SSE streams is reached (THIDUA_API_MAX_STREAMS); retry later.",
     ),
+    "busy": (
+        "Busy",
+        "Too many periods not yet in memory are being computed for readers; retry later.",
+    ),
     "too-large": ("Content too large", "The request body is over THIDUA_API_MAX_BODY_BYTES."),
     "request-timeout": (
         "Request timeout",
@@ -108,6 +113,10 @@ def install(app: FastAPI) -> None:
         if exc.status in (429, 503):
             headers = {"Retry-After": "5"}
         return problem_response(request, exc.status, exc.slug, exc.detail, headers=headers)
+
+    @app.exception_handler(CacheBusy)
+    async def _busy(request: Request, exc: CacheBusy) -> Json:
+        return problem_response(request, 503, "busy", str(exc), headers={"Retry-After": "2"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Json:

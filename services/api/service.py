@@ -85,7 +85,7 @@ class KpiService:
     def warm(self, period_ids: Iterable[str]) -> list[Future[PeriodView]]:
         """Load periods in the background so the first readers find them in memory."""
         ttl_of = {ROLLING_30D: self.rolling_ttl}
-        return [self.periods.load(p, self._loader(p), ttl_of.get(p)) for p in period_ids]
+        return [self.periods.warm(p, self._loader(p), ttl_of.get(p)) for p in period_ids]
 
     def standard_period_ids(self) -> list[str]:
         """Periods the writer keeps materialized and names in its refreshes."""

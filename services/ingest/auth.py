@@ -73,6 +73,11 @@ class Authenticator:
         self._by_hash = {system.token_sha256: system for system in systems}
         self.open_mode = open_mode
 
+    @property
+    def dvcqg(self) -> bool:
+        """Whether any caller may use the DVCQG adapter."""
+        return self.open_mode or any(s.dvcqg for s in self._by_hash.values())
+
     def identify(self, authorization: str | None) -> SourceSystem | None:
         if self.open_mode:
             return OPEN_SOURCE

@@ -160,6 +160,8 @@ async def post_dossiers(
     async def step() -> PortalAccepted:
         parsed = await _read_items(request, system, "dossiers")
         count = len(parsed.items)
+        if parsed.progress:
+            return _progress(parsed.items, system)
         dossiers, problems = dvcqg.read_dossiers(parsed.items, parsed.unit_code, query_unit)
         if problems:
             raise _invalid(problems, system, count, _DOSSIER)
@@ -169,8 +171,15 @@ async def post_dossiers(
         wait = state.settings.ingest_registry_wait_seconds
         received = [d for d in dossiers if d.received]
         organ_units = await _units(state.registry, [d.unit_codes for d in received], wait)
+        problems = dvcqg.unit_problems(received, organ_units)
+        if problems:  # (before waiting for the catalogue: the answer does not depend on it)
+            raise _invalid(problems, system, count, _DOSSIER)
         catalogue = state.procedure_catalogue()
         online = {d.procedure_id for d in received if d.channel == 2}
+        if online and not await catalogue.wait_loaded(wait):
+            # Retried by the portal's clients; deciding an online channel now could be wrong.
+            loading = "ingest is starting: procedure catalogue loading"
+            raise Refused(503, loading, source=system.name)
         await catalogue.resolve_procedures(online, wait)
         events, problems = dvcqg.to_events(
             dossiers, organ_units, catalogue.procedures, f"/dvcqg/{system.name}"
@@ -216,6 +225,24 @@ async def post_procedures(request: Request, system: PortalSource) -> PortalAccep
         return PortalAccepted(message=f"Đã tiếp nhận {accepted} thủ tục", accepted=accepted)
 
     return await _portal(step)
+
+
+def _progress(items: list[object], system: SourceSystem) -> PortalAccepted:
+    """CapNhatTienDoHoSoMC: each item must name its dossier; nothing is emitted."""
+    problems = []
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise dvcqg.Invalid("a progress item must be a JSON object")
+            dvcqg.text(item, "MaHoSo")
+        except dvcqg.Invalid as exc:
+            problems.append(Problem(index, str(exc)))
+    if problems:
+        raise _invalid(problems, system, len(items), _DOSSIER)
+    metrics.DVCQG_IGNORED.labels(system.name).inc(len(items))
+    return PortalAccepted(
+        message="Tiến độ xử lý không dùng để tính điểm", accepted=0, ignored=len(items)
+    )
 
 
 async def _units(

@@ -72,10 +72,18 @@ class Refused(Exception):
 RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Malformed body or headers"},
     401: {"model": ErrorBody, "description": "Missing or unknown bearer token"},
-    403: {"model": ErrorBody, "description": "The token may not send this type or adapter"},
+    403: {
+        "model": ErrorBody,
+        "description": "The token may not send this type, as this source, or by this adapter",
+    },
+    408: {"model": ErrorBody, "description": "The body did not arrive within the deadline"},
     413: {"model": ErrorBody, "description": "Over the byte or event limit"},
     415: {"model": ErrorBody, "description": "Unsupported Content-Type"},
-    422: {"model": ErrorBody, "description": "Invalid events: every index with its reason"},
+    422: {
+        "model": ErrorBody,
+        "description": "Invalid events: every index with its reason (a time before 2000 or "
+        "over 24 h ahead, a unit id outside the pattern, a missing or mistyped field …)",
+    },
     429: {"model": ErrorBody, "description": "Shedding load: retry later (Retry-After)"},
     503: {"model": ErrorBody, "description": "Kafka did not acknowledge: nothing accepted"},
 }

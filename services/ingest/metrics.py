@@ -36,6 +36,14 @@ EVENTS_ACCEPTED = Counter(
     "Events acknowledged by Kafka and answered 202",
     ["source", "type"],
 )
+# Unix time of the last request of each source system answered 202 (alerts on a source that
+# falls silent; across several uvicorn workers the newest one counts).
+LAST_ACCEPTED = Gauge(
+    "thidua_ingest_last_accepted_timestamp_seconds",
+    "Unix time of the last accepted request, per source system",
+    ["source"],
+    multiprocess_mode="max",
+)
 # Events (or, when the body cannot be read, requests) refused, with the reason.
 EVENTS_REJECTED = Counter(
     "thidua_ingest_events_rejected_total",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -73,7 +74,15 @@ class ProcedureCatalogue(OrganRegistry):
         super().__init__(bootstrap, prefix, Topic.INGEST_PROCEDURES)
         self._history = physical(Topic.EVENTS_DVC, prefix)
         self._backfilled = False
+        self._loaded = threading.Event()
         self.procedures = ProcedureMap()
+
+    async def wait_loaded(self, timeout: float) -> bool:
+        """Whether the DVC topic's history is read (waiting up to ``timeout``): until then a
+        channel could be decided wrong."""
+        if self._loaded.is_set():
+            return True
+        return await asyncio.to_thread(self._loaded.wait, timeout)
 
     async def resolve_procedures(self, procedure_ids: Iterable[str], timeout: float) -> None:
         """Catch up with the topic (bounded) when one of ``procedure_ids`` is not known yet."""
@@ -108,6 +117,8 @@ class ProcedureCatalogue(OrganRegistry):
                         for record in records:
                             self._apply(record.value)
             self._backfilled = not self._stop.is_set()
+            if self._backfilled:
+                self._loaded.set()
         finally:
             consumer.close()
 

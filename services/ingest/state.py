@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class IngestState:
         self.producer = EventProducer(s.kafka_bootstrap, s.topic_prefix, s.ingest_max_pending)
         self.registry = OrganRegistry(s.kafka_bootstrap, s.topic_prefix)
         self.registry.start()
+        if self.auth.dvcqg:  # read the procedures' history now, not on the first dossier
+            self.procedure_catalogue()
         log.info("ingest connected to Kafka at %s (prefix %r)", s.kafka_bootstrap, s.topic_prefix)
 
     def stop(self) -> None:
@@ -76,11 +79,12 @@ class IngestState:
             raise Refused(503, str(exc), source=source, types=_types(events)) from None
         for event_type, count in Counter(_types(events)).items():
             metrics.EVENTS_ACCEPTED.labels(source, event_type).inc(count)
+        metrics.LAST_ACCEPTED.labels(source).set(time.time())
         return len(events)
 
     def procedure_catalogue(self) -> ProcedureCatalogue:
-        """Started on the first DVCQG request: an ingest that never sees one does not read
-        the whole DVC topic."""
+        """Started with ingest when a token may use the DVCQG adapter (else never: an ingest
+        without it does not read the DVC topic's history)."""
         if self.procedures is None:
             s = self.settings
             self.procedures = ProcedureCatalogue(s.kafka_bootstrap, s.topic_prefix)

@@ -23,11 +23,13 @@ from services.notify.engine import Engine
 from services.notify.rules import load_rules
 from services.notify.settings import NotifyServiceSettings
 from services.notify.silences import SilenceSource, silenced
-from services.notify.transport import NotifyWorker, ensure_topics
+from services.notify.transport import NotifyWorker
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.contracts.plans import load_plans
+from thidua.contracts.topics import Topic
 from thidua.docs import serve_docs
 from thidua.http_guard import BufferedBody, SecurityHeaders, uvicorn_options
+from thidua.kafka_admin import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,13 @@ ACTIVE_EXAMPLE = {
 def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        ensure_topics(settings.kafka_bootstrap, settings.topic_prefix, settings.topic_partitions)
+        # The one place topics are created (replication and min.insync.replicas per cluster).
+        ensure_topics(
+            settings.kafka_bootstrap,
+            settings.topic_prefix,
+            settings.topic_partitions,
+            topics=(Topic.KPI_RESULTS, Topic.ALERTS),
+        )
         worker.start()
         yield
         worker.stop()

@@ -16,15 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from services.notify import metrics
 from services.notify.alerts import Alert
 from services.notify.engine import Engine
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.contracts.topics import COMPACTED_TOPICS, SOURCE_TOPICS, Topic, physical
+from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[list[Alert]], None]
@@ -32,27 +31,6 @@ Deliver = Callable[[list[Alert]], None]
 
 def _now() -> datetime:
     return datetime.now(LOCAL_TZ)
-
-
-def ensure_topics(bootstrap: str, prefix: str, partitions: int) -> None:
-    """Create ``kpi-results`` (compacted) and ``alerts`` when missing."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="thidua-notify-admin")
-    try:
-        existing = set(admin.list_topics())
-        wanted = []
-        for topic in (Topic.KPI_RESULTS, Topic.ALERTS):
-            name = physical(topic, prefix)
-            if name in existing:
-                continue
-            configs = {"cleanup.policy": "compact"} if topic in COMPACTED_TOPICS else {}
-            wanted.append(NewTopic(name, partitions, 1, topic_configs=configs))
-        if wanted:
-            try:
-                admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
 
 
 def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 30.0) -> list[TopicPartition]:

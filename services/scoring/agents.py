@@ -17,7 +17,8 @@ change nothing, and a counter message lost with the crash is repaired by the rec
 
 Exactly-once (Kafka transactions) was the first design; Faust 0.15's transactional commits
 around its post-restore seek left counters off by one now and then after a SIGKILL
-(docs/attempts/), and the transactions cost throughput. Nothing here needs them.
+(the abandoned attempt is in git history: commit bc3b0c5), and the transactions cost
+throughput. Nothing here needs them.
 """
 
 from __future__ import annotations

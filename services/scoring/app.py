@@ -60,6 +60,8 @@ class ScoringApp(faust.App):
     scorer: Scorer
     source_batches: faust.ChannelT[list[Any]]
     source_names: frozenset[str]
+    # Source partitions of the last assignment (None before the first one).
+    scoring_partitions: int | None = None
 
     def on_webserver_init(self, web: Any) -> None:
         # Every answer of the worker's web carries the security headers, and no version banner.
@@ -338,6 +340,7 @@ def create_app(
     batch_size: int = 20_000,
     commit_seconds: float = 0.5,
     session_timeout: float = 10.0,
+    replication_factor: int = 1,
 ) -> ScoringApp:
     """A scoring app; ``app.main()``/``faust.Worker(app)`` runs it (see ``main.run``)."""
     app = ScoringApp(
@@ -355,6 +358,10 @@ def create_app(
         # the time while its fetches were refilled; bench/scoring 17,000 → 20,400 events/s).
         consumer_max_fetch_size=4 * 1024 * 1024,
         topic_partitions=settings.topic_partitions,
+        # Topics Faust declares itself (its assignor's leader topic) replicate like ours
+        # (thidua.kafka_admin); the changelog is created there before Faust starts.
+        topic_replication_factor=replication_factor,
+        producer_acks=-1,  # acks=all: a counter is published once two replicas hold it
         topic_allow_declare=True,
         table_standby_replicas=0,
         broker_commit_interval=_NEVER,
@@ -437,6 +444,12 @@ def create_app(
         await scorer.forget()
         app.tables.recovery.active_offsets.clear()  # type: ignore[attr-defined]
 
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # (Faust's own signature)
+    async def report_assignment(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        count = report_idle(assigned, app.source_names, settings)  # type: ignore[attr-defined]
+        metrics.assigned_partitions.set(count)
+        app.scoring_partitions = count  # type: ignore[attr-defined]
+
     # Once the tables are restored (all of them: Faust calls recovery callbacks only then),
     # before the streams resume.
     async def reconcile() -> None:
@@ -471,6 +484,9 @@ def create_app(
     @app.page("/readyz")
     async def serve_readiness(web: View, request: Request) -> Response:
         ready = _ready(app)
+        if ready and app.scoring_partitions == 0:
+            # Ready as a standby (a rollout must not wait for it), and saying why it idles.
+            return web.json({"ready": True, "idle": "no source partition assigned"})
         return web.json({"ready": ready}, status=200 if ready else 503)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # (Faust's own signature)
@@ -481,13 +497,34 @@ def create_app(
     return app
 
 
+def report_idle(assigned: set[TP], source_names: frozenset[str], settings: ScoringSettings) -> int:
+    """How many source partitions the worker got; says why when none (a worker beyond the
+    partition count waits as a standby for a partition to free up, e.g. a worker dying)."""
+    partitions = {tp.partition for tp in assigned if tp.topic in source_names}
+    if partitions:
+        log.info("scoring partitions %s of %d", sorted(partitions), settings.topic_partitions)
+    else:
+        log.warning(
+            "idle: no source partition assigned to this worker: the consumer group %s has more "
+            "workers than the %d partitions of each source topic (THIDUA_TOPIC_PARTITIONS). "
+            "It stands by for a partition to free up; to share the load, raise the partition "
+            "count with a new topic generation (docs/SCALING.md) or run fewer workers",
+            settings.scoring_app_id,
+            settings.topic_partitions,
+        )
+    return len(partitions)
+
+
 def _ready(app: faust.App) -> bool:
     """Partitions assigned and tables restored: counters published from here on are current."""
     try:
         recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
     except AttributeError:
         return False
-    return bool(app.consumer.assignment()) and recovered and not app.rebalancing
+    if app.rebalancing or not recovered:
+        return False
+    standby = getattr(app, "scoring_partitions", None) == 0
+    return standby or bool(app.consumer.assignment())
 
 
 def _refresh_gauges(app: faust.App, scorer: Scorer, source_names: list[str]) -> None:

@@ -14,7 +14,7 @@ import faust
 from services.scoring.app import create_app
 from services.scoring.heap import collect_rarely
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
-from thidua.kafka_admin import ensure_topics
+from thidua.kafka_admin import cluster_durability, ensure_topics
 from thidua.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ def check_partitions(settings: ScoringSettings) -> None:
         )
 
 
+def changelog_topic(settings: ScoringSettings) -> str:
+    """Faust's changelog of ``entity_to_versions`` (``kpi-counters`` is the other table's)."""
+    return f"{settings.scoring_app_id}-entity_to_versions-changelog"
+
+
 def run(settings: ScoringSettings | None = None) -> None:
     """Create the topics if missing, check their partitions, then run a worker (blocks)."""
     settings = settings or ScoringSettings()
@@ -51,10 +56,12 @@ def run(settings: ScoringSettings | None = None) -> None:
         settings.topic_prefix,
         settings.topic_partitions,
         topics=(*SOURCE_TOPICS, Topic.KPI_COUNTERS, Topic.DEAD_LETTER),
+        extra={changelog_topic(settings): {"cleanup.policy": "compact"}},
     )
     check_partitions(settings)
     settings.scoring_data_dir.mkdir(parents=True, exist_ok=True)
     collect_rarely()
-    app = create_app(settings)
+    durability = cluster_durability(settings.kafka_bootstrap)
+    app = create_app(settings, replication_factor=durability.replication_factor)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

@@ -69,6 +69,13 @@ class ScoringMetrics:
             ["topic", "partition"],
             registry=r,
         )
+        # Source partitions (of each co-partitioned source topic) assigned to this worker; 0
+        # means it idles: more workers than partitions (see docs/SCALING.md to raise them).
+        self.assigned_partitions = Gauge(
+            "thidua_scoring_assigned_partitions",
+            "Source partitions assigned to this worker",
+            registry=r,
+        )
         # Keys held in memory per table (all assigned partitions).
         self.table_keys = Gauge(
             "thidua_scoring_table_keys", "Keys in a table", ["table"], registry=r

@@ -418,7 +418,7 @@ def run() -> None:
         doc = _through_api(str(exc))
     else:
         try:
-            migrate(client, progress=lambda _: None)
+            migrate(client, progress=lambda _: None, cluster=settings.clickhouse_cluster)
             now = datetime.now(UTC)
             doc = report_json(compare_report(client, plans, standard_periods(now, plans)))
         finally:

@@ -223,3 +223,39 @@ def test_accepted_results_are_not_computed_again_on_refresh() -> None:
         assert time.monotonic() < deadline, computed
         time.sleep(0.01)
     service.close()
+
+
+def test_readers_cannot_push_out_warmed_keys_nor_queue_unbounded_loads() -> None:
+    """Issue 14.5: many distinct keys asked by readers evict each other, never a warmed key,
+    and beyond MAX_DEMAND_LOADS loading at once readers get CacheBusy (503)."""
+    from services.api.cache import MAX_DEMAND_LOADS, CacheBusy
+
+    gate = threading.Event()
+
+    async def scenario() -> None:
+        pool = ThreadPoolExecutor(1)
+        cache: SwrCache[str, str] = SwrCache("test", pool, max_entries=3)
+        cache.warm("2025", lambda: "warm").result(5)
+        for n in range(10):
+            assert await cache.get(f"phase-20{n:02d}", lambda n=n: f"v{n}") == f"v{n}"
+        assert cache.peek("2025") == "warm" and len(cache.keys()) == 3
+
+        def slow() -> str:
+            gate.wait(5)
+            return "slow"
+
+        waiting = [
+            asyncio.ensure_future(cache.get(f"busy-{n}", slow)) for n in range(MAX_DEMAND_LOADS)
+        ]
+        await asyncio.sleep(0.05)
+        try:
+            await cache.get("one-too-many", slow)
+            raise AssertionError("expected CacheBusy")
+        except CacheBusy:
+            pass
+        gate.set()
+        assert await asyncio.gather(*waiting) == ["slow"] * MAX_DEMAND_LOADS
+        assert cache.peek("2025") == "warm"
+        pool.shutdown()
+
+    asyncio.run(scenario())

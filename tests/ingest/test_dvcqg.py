@@ -100,12 +100,18 @@ def test_csharp_array() -> None:
     assert event["digitised"] is True and event["paid_online"] is True
 
 
+def test_progress_bodies_are_recognised() -> None:
+    body = b'{"service": "CapNhatTienDoHoSoMC", "data": [{"MaHoSo": "X", "TrangThai": "4"}]}'
+    assert dvcqg.parse_body(body).progress
+    assert not dvcqg.parse_body(OPENCPS).progress
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b"{", "not valid JSON"),
         (b'"x"', "JSON object"),
-        (b'{"service": "CapNhatTienDoHoSoMC", "data": []}', "service must be"),
+        (b'{"service": "LayThuTuc", "data": []}', "service must be"),
         (b'{"service": "DongBoHoSoMC", "isUpdating": "maybe", "data": []}', "isUpdating"),
         (b'{"service": "DongBoHoSoMC", "data": {}}', "'data' must be"),
     ],

@@ -54,7 +54,9 @@ UPDATE = ("D9", "U3", "PF", 1, 4, "20250401080000", "direct")
 
 
 def _ce(number: str, event_type: str, time: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": number, "source": "/dvc/test", "type": event_type,
+    # each token sends only as its own sources (issue 14): the registry's, the portal's
+    source = "/registry/test" if event_type.startswith("vn.thidua.unit.") else "/dvc/test"
+    return {"specversion": "1.0", "id": number, "source": source, "type": event_type,
             "time": time, "data": data}  # fmt: skip
 
 

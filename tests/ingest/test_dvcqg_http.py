@@ -115,6 +115,23 @@ def test_refusals_in_the_portal_shape(
         assert problem["index"] == 0 and problem["reason"]
 
 
+def test_progress_updates_are_acknowledged_and_ignored(
+    settings_for: Callable[..., IngestSettings],
+) -> None:
+    progress = {"service": "CapNhatTienDoHoSoMC", "data": [
+        {"MaHoSo": "000.00.12.H56-250302-0002", "NguoiXuLy": "Chuyên viên", "ChucDanh": "",
+         "ThoiDiemXuLy": "20250303090000", "PhongBanXuLy": "", "NoiDungXuLy": "Thẩm định",
+         "TrangThai": "4", "NgayBatDau": "", "NgayKetThucTheoQuyDinh": ""}]}  # fmt: skip
+    with TestClient(create_app(settings_for())) as client:
+        r = _post(client, orjson.dumps(progress), {**DVC, **JSON})
+        bad = _post(client, b'{"service": "CapNhatTienDoHoSoMC", "data": [{}]}', {**DVC, **JSON})
+    assert (r.status_code, r.json()["accepted"], r.json()["ignored"]) == (202, 0, 1)
+    assert (bad.status_code, bad.json()["errors"]) == (
+        422,
+        [{"index": 0, "reason": "MaHoSo is required"}],
+    )
+
+
 def test_unknown_unit_is_named(settings_for: Callable[..., IngestSettings]) -> None:
     with TestClient(create_app(settings_for(ingest_registry_wait_seconds=0.3))) as client:
         r = _post(client, _one(DonViXuLy="000.00.99.H99"), {**DVC, **JSON})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 
 import orjson
@@ -174,6 +176,11 @@ def test_metrics_count_by_source_type_and_reason(client: TestClient) -> None:
     assert 'reason="malformed",source="dvc-portal"' in text
     assert "thidua_ingest_request_seconds_bucket" in text
     assert "thidua_ingest_producer_queue_depth" in text
+    # when each source system last had a request accepted (alert ThiduaSourceSilent)
+    last = re.search(
+        r'^thidua_ingest_last_accepted_timestamp_seconds\{source="dvc-portal"\} (\S+)$', text, re.M
+    )
+    assert last and abs(float(last.group(1)) - time.time()) < 60
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
 

@@ -32,3 +32,33 @@ def test_creates_missing_topics_once_with_compaction(
             assert configs["topic"][name][key]["value"] == value
     finally:
         admin.close()
+
+
+def test_durability_follows_the_cluster_size() -> None:
+    from thidua.kafka_admin import Durability, topic_configs
+
+    assert [Durability(n).replication_factor for n in (1, 2, 3, 5)] == [1, 2, 3, 3]
+    assert [Durability(n).min_insync_replicas for n in (1, 2, 3, 5)] == [1, 1, 2, 2]
+    assert topic_configs(Topic.EVENTS_DVC, Durability(3))["min.insync.replicas"] == "2"
+    assert topic_configs(Topic.KPI_RESULTS, Durability(1)) == {
+        "cleanup.policy": "compact",
+        "min.insync.replicas": "1",
+    }
+
+
+def test_a_local_cluster_numbers_its_nodes_and_shares_one_id(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from thidua.local.kafka_broker import _write_config, bootstrap_of, cluster
+
+    nodes = cluster(tmp_path, 40000, brokers=3)
+    assert [(n.node_id, n.port, n.controller_port) for n in nodes] == [
+        (1, 40000, 40001),
+        (2, 40002, 40003),
+        (3, 40004, 40005),
+    ]
+    assert len({n.cluster_id for n in nodes}) == 1
+    assert bootstrap_of(nodes) == "127.0.0.1:40000,127.0.0.1:40002,127.0.0.1:40004"
+    props = _write_config(nodes[1]).read_text()
+    assert "node.id=2" in props and "min.insync.replicas=2" in props
+    assert "controller.quorum.voters=1@127.0.0.1:40001,2@127.0.0.1:40003,3@127.0.0.1:40005" in props
+    single = cluster(tmp_path / "one", 40010)[0]
+    assert "default.replication.factor=1" in _write_config(single).read_text()

@@ -49,3 +49,35 @@ def test_acks_resolve_once_every_record_answered_from_the_sender_thread() -> Non
 
     errors = asyncio.run(scenario())
     assert list(errors) == ["t.events-dvc"]
+
+
+def test_send_never_waits_on_the_event_loop(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """After the start-up warm-up, a send that would block (kafka-python's max_block_ms)
+    raises at once and the request is shed (429), instead of holding the loop for seconds."""
+    import asyncio
+    import time
+
+    import pytest
+    from kafka.errors import KafkaTimeoutError
+
+    from services.ingest.producer import EventProducer, Overloaded
+    from thidua.kafka_admin import ensure_topics
+
+    ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    producer = EventProducer(kafka_bootstrap, topic_prefix, 1000)
+    try:
+        assert producer._producer.config["max_block_ms"] == 0
+        event = validate_envelope(0, dossier(1))
+        assert isinstance(event, PendingEvent)
+        assert asyncio.run(producer.produce([event])) == 1
+
+        def blocked(*_args: object, **_kwargs: object) -> None:
+            raise KafkaTimeoutError("metadata not available")
+
+        producer._producer.send = blocked  # type: ignore[method-assign]
+        started = time.perf_counter()
+        with pytest.raises(Overloaded):
+            asyncio.run(producer.produce([event, event]))
+        assert time.perf_counter() - started < 0.5 and producer.pending == 0
+    finally:
+        producer.close(timeout=5)

@@ -13,6 +13,9 @@ from pathlib import Path
 from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
 
 DEV_TOKEN_FILE = Path(__file__).resolve().parents[2] / "config" / "ingest-sources.example.yaml"
+# The api's writes (POST /v1/recompute, silences) always need a write token (SPEC §7.3).
+WRITE_TOKEN = "e2e-write-token-0123456789abcdef"
+WRITE = {"authorization": f"Bearer {WRITE_TOKEN}"}
 
 
 def free_port() -> int:
@@ -50,9 +53,14 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    bootstrap: str, workdir: Path, workers: int = 1, start: bool = True
+    bootstrap: str,
+    workdir: Path,
+    workers: int = 1,
+    start: bool = True,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The processes, started (or, with ``start=False``, ready for ``stack.start()``)."""
+    """The processes, started (or, with ``start=False``, ready for ``stack.start()``);
+    ``env`` overrides the settings (e.g. another topic generation)."""
     tag = uuid.uuid4().hex[:8]
     ingest_port, api_port = free_port(), free_port()
     env = {
@@ -65,8 +73,9 @@ def running_stack(
         "THIDUA_WRITER_GROUP": f"e2e-writer-{tag}",
         "THIDUA_WRITER_BATCH_SECONDS": "0.2",
         "THIDUA_INGEST_TOKENS_FILE": str(DEV_TOKEN_FILE),
+        "THIDUA_API_WRITE_TOKENS": f'["{WRITE_TOKEN}"]',
         "THIDUA_LOG_LEVEL": "INFO",
-    }
+    } | (env or {})
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(

@@ -52,7 +52,7 @@ def test_dashboard_follows_an_ingested_event_live(kafka_bootstrap: str, tmp_path
                 [
                     dossier("t1", "so-cong-thuong", "online_full", "2025-05-05T09:00:00+07:00"),
                     ce(
-                        "urn:tq:indicators",
+                        "urn:thidua:tuyen-quang:indicators",
                         "ind-1",
                         "vn.thidua.indicator.observed",
                         "2025-06-30T17:00:00+07:00",

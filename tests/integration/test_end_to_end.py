@@ -34,8 +34,8 @@ def ce(source: str, event_id: str, type_: str, time_: str, data: dict[str, Any])
     }
 
 
-REGISTRY = "urn:tq:registry"
-DVC = "urn:tq:dvc"
+REGISTRY = "urn:thidua:tuyen-quang:registry"
+DVC = "urn:thidua:tuyen-quang:dvc"
 
 
 def unit(uid: str, name: str, t: str = "2024-12-01T08:00:00+07:00") -> dict[str, Any]:

@@ -84,6 +84,13 @@ def test_up_runs_the_stack_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         output = log.read().decode(errors="replace")
         assert ranked, f"no ranking served; output:\n{output[-4000:]}"
         assert "Dashboard" in output and "Ctrl-C" in output
+        # the local write token: printed, kept for `thidua recompute`, and the api takes it
+        token = (tmp_path / "var" / "api-write-token").read_text().strip()
+        assert f"Write token    {token}" in output
+        silences = f"http://127.0.0.1:{ports['API']}/v1/silences/none"
+        assert httpx.delete(silences, timeout=5).status_code == 401
+        bearer = {"authorization": f"Bearer {token}"}
+        assert httpx.delete(silences, headers=bearer, timeout=5).status_code == 404
         assert len(processes_with(marker)) >= 5  # up, kafka, api, ingest, scoring, notify
     finally:
         proc.send_signal(signal.SIGINT)

@@ -26,3 +26,12 @@ def test_docs_without_a_cdn() -> None:
 
     worker = NotifyWorker(engine(), "127.0.0.1:1", "t.", lambda alerts: None)
     assert_docs_served_locally(TestClient(create_app(worker, NotifyServiceSettings())))
+
+
+def test_security_headers_and_no_bodies() -> None:
+    worker = NotifyWorker(engine(), "127.0.0.1:1", "t.", lambda alerts: None)
+    client = TestClient(create_app(worker, NotifyServiceSettings()))
+    answer = client.get("/healthz")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert client.post("/healthz", content=b"x" * 10).status_code == 413

@@ -12,9 +12,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.notify.alerts import Alert
-from services.notify.transport import NotifyWorker, ensure_topics
+from services.notify.transport import NotifyWorker
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.contracts.topics import Topic, physical
+from thidua.kafka_admin import ensure_topics
 
 from .helpers import card, engine
 

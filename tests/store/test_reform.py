@@ -5,9 +5,12 @@ the events were accepted in (registry after the events included), and say what �
 from __future__ import annotations
 
 import random
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
+import yaml
 from clickhouse_connect.driver.client import Client
 
 from services.scoring.processors import fold
@@ -16,7 +19,7 @@ from tests.store.builders import insert_counters, insert_events
 from tests.store.reform import PERIODS, activity, reform_province, registry
 from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.periods import LOCAL_TZ, parse_period
-from thidua.contracts.plans import default_plans
+from thidua.contracts.plans import DEFAULT_PLANS_DIR, default_plans, load_plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.simulate.generator import generate
 from thidua.store import kpi
@@ -172,3 +175,33 @@ def test_the_simulated_merged_province_streaming_equals_batch(client: Client) ->
     assert [c.unit.name for c in year if c.unit.unit_id == "tq-so-tttt"] == [
         "Sở Thông tin và Truyền thông"
     ]
+
+
+def test_replacing_the_phase_2_plan_changes_2026_on_only(client: Client, tmp_path: Path) -> None:
+    """SPEC §7.1: the province adopts phase-2 targets and weights (a fixture plan file)."""
+    folder = tmp_path / "plans"
+    shutil.copytree(DEFAULT_PLANS_DIR, folder)
+    adopted = folder / "phase-2026-2030.yaml"
+    raw = yaml.safe_load(adopted.read_text(encoding="utf-8"))
+    raw["provisional"], raw["note"] = False, None
+    for criterion in raw["criteria"]:
+        criterion["targets"] = {
+            tier: min(1.0, t + 0.05) for tier, t in criterion["targets"].items()
+        }
+        criterion["weight"] = 2.0 if criterion["kind"] == "flow" else 1.0
+    adopted.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    swapped = load_plans(folder)
+    load(client, accepted(reform_province()))
+    periods = [parse_period(p) for p in PERIODS]
+    before = kpi.compute_periods(client, PLANS, periods)
+    after = kpi.compute_periods(client, swapped, periods)
+    for period in periods:
+        if period.end_day <= date(2026, 1, 1):  # 2021–2025: never
+            assert after[period.id] == before[period.id], period.id
+        else:
+            assert after[period.id] != before[period.id], period.id
+            assert swapped.for_period(period).plan_id == "phase-2026-2030"
+    s3 = next(c for c in after["2026"] if c.unit.unit_id == "S3")
+    assert next(r for r in s3.criteria if r.id == "C03").weight == 2.0
+    report = compare_report(client, swapped, periods)
+    assert {p: len(d) for p, (_, d) in report.items()} == dict.fromkeys(PERIODS, 0)

@@ -75,3 +75,23 @@ def test_uvicorn_options() -> None:
     options = uvicorn_options(CommonSettings())
     assert options["server_header"] is False and options["http"] is GuardedHTTP
     assert options["timeout_keep_alive"] == 5.0 and options["limit_concurrency"] == 2000
+
+
+def test_the_standalone_metrics_server_has_headers_and_no_banner() -> None:
+    import socket
+
+    import httpx
+
+    from thidua.http_guard import serve_metrics
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve_metrics("127.0.0.1", port, timeout=1.0)
+    answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert answer.status_code == 200 and "python_info" in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "Python" not in answer.headers.get("server", "")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        slow.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+        assert slow.recv(100) == b""  # dropped after the timeout, not held forever

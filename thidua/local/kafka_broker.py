@@ -1,4 +1,5 @@
-"""A real one-node Apache Kafka broker (KRaft) for local runs and tests.
+"""A real Apache Kafka broker (KRaft) for local runs and tests: one node, or a cluster of
+several (``cluster``: every node both broker and controller, as a production quorum of three).
 
 The broker's jars come from Maven Central through the machine's Maven (``kafka_2.13`` plus a
 log4j2 SLF4J binding); nothing else is downloaded. The broker runs on the machine's Java 17.
@@ -67,6 +68,11 @@ class BrokerConfig:
     host: str = "127.0.0.1"
     heap: str = "768m"
     partitions: int = 4
+    node_id: int = 1
+    # controller.quorum.voters of a cluster ("" → this node alone) and the cluster's size.
+    voters: str = ""
+    brokers: int = 1
+    cluster_id: str = ""
 
     @property
     def bootstrap(self) -> str:
@@ -79,6 +85,50 @@ class BrokerConfig:
     @property
     def log_file(self) -> Path:
         return self.data_dir / "broker.log"
+
+
+def cluster(
+    data_dir: Path, port: int = 9092, brokers: int = 1, host: str = "127.0.0.1"
+) -> list[BrokerConfig]:
+    """The nodes of a local cluster: node *n* (1-based) listens on ``port + 2(n-1)`` and its
+    controller on the next port, with its data in ``data_dir/broker-n`` (one node: exactly
+    ``BrokerConfig(data_dir, port, port + 1)``, as before)."""
+    if brokers <= 1:
+        return [BrokerConfig(data_dir=data_dir, port=port, controller_port=port + 1, host=host)]
+    ports = [(port + 2 * n, port + 2 * n + 1) for n in range(brokers)]
+    voters = ",".join(f"{n + 1}@{host}:{ctl}" for n, (_, ctl) in enumerate(ports))
+    return [
+        BrokerConfig(
+            data_dir=data_dir / f"broker-{n + 1}",
+            port=listen,
+            controller_port=ctl,
+            host=host,
+            heap="512m",
+            node_id=n + 1,
+            voters=voters,
+            brokers=brokers,
+            cluster_id=_cluster_id(data_dir),
+        )
+        for n, (listen, ctl) in enumerate(ports)
+    ]
+
+
+def bootstrap_of(nodes: list[BrokerConfig]) -> str:
+    return ",".join(node.bootstrap for node in nodes)
+
+
+def _cluster_id(data_dir: Path) -> str:
+    """One id for every node of the cluster, kept beside their folders."""
+    path = data_dir / "cluster.id"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(_new_cluster_id())
+    return path.read_text().strip()
+
+
+def _new_cluster_id() -> str:
+    # Kafka wants a URL-safe base64 UUID, as `kafka-storage random-uuid` prints.
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def libs_dir(version: str = KAFKA_VERSION) -> Path:
@@ -124,25 +174,41 @@ def _java(libs: Path, *args: str, log4j: Path | None = None) -> list[str]:
     return ["java", *jvm, *opts, "-cp", str(libs / "*"), *main]
 
 
+def _durability_lines(cfg: BrokerConfig) -> list[str]:
+    """Replication as thidua.kafka_admin chooses it, for the broker's own and default topics;
+    a cluster fences a dead node after 3 s (Kafka's 9 s default is slow for a laptop test)."""
+    replication = min(3, cfg.brokers)
+    min_isr = 2 if cfg.brokers >= 3 else 1
+    lines = [
+        f"default.replication.factor={replication}",
+        f"min.insync.replicas={min_isr}",
+        f"offsets.topic.replication.factor={replication}",
+        f"transaction.state.log.replication.factor={replication}",
+        f"transaction.state.log.min.isr={min_isr}",
+    ]
+    if cfg.brokers > 1:
+        lines += ["broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500"]
+    return lines
+
+
 def _write_config(cfg: BrokerConfig) -> Path:
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     props = cfg.data_dir / "server.properties"
+    voters = cfg.voters or f"{cfg.node_id}@{cfg.host}:{cfg.controller_port}"
     props.write_text(
         "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{cfg.host}:{cfg.controller_port}",
+                f"node.id={cfg.node_id}",
+                f"controller.quorum.voters={voters}",
                 f"listeners=PLAINTEXT://{cfg.host}:{cfg.port},CONTROLLER://{cfg.host}:{cfg.controller_port}",
                 f"advertised.listeners=PLAINTEXT://{cfg.host}:{cfg.port}",
                 "controller.listener.names=CONTROLLER",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 f"log.dirs={cfg.data_dir / 'logs'}",
                 f"num.partitions={cfg.partitions}",
-                "offsets.topic.replication.factor=1",
+                *_durability_lines(cfg),
                 "offsets.topic.num.partitions=8",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
                 "transaction.state.log.num.partitions=8",
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=true",
@@ -159,8 +225,7 @@ def format_storage(cfg: BrokerConfig, libs: Path) -> None:
     props = _write_config(cfg)
     if (cfg.data_dir / "logs" / "meta.properties").exists():
         return
-    # Kafka wants a URL-safe base64 UUID, as `kafka-storage random-uuid` prints.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = cfg.cluster_id or _new_cluster_id()
     subprocess.run(
         _java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
         check=True,
@@ -186,13 +251,41 @@ def running_pid(cfg: BrokerConfig) -> int | None:
 
 def start(cfg: BrokerConfig, timeout: float = 90.0, progress: Progress = _say) -> int:
     """Start the broker (fetching and formatting first); returns its pid once it answers."""
-    if pid := running_pid(cfg):
-        progress(f"Kafka already running (pid {pid}) on {cfg.bootstrap}")
-        return pid
-    if port_open(cfg.host, cfg.port):
-        raise RuntimeError(f"port {cfg.port} is taken by another process")
+    return start_cluster([cfg], timeout, progress)[0]
+
+
+def start_cluster(
+    nodes: list[BrokerConfig], timeout: float = 120.0, progress: Progress = _say
+) -> list[int]:
+    """Start every node (all at once: a quorum answers only once most of its controllers run);
+    returns their pids once each answers."""
     libs = fetch(progress=progress)
-    format_storage(cfg, libs)
+    launched: list[tuple[BrokerConfig, subprocess.Popen[bytes] | None, int]] = []
+    for cfg in nodes:
+        if pid := running_pid(cfg):
+            progress(f"Kafka already running (pid {pid}) on {cfg.bootstrap}")
+            launched.append((cfg, None, pid))
+            continue
+        if port_open(cfg.host, cfg.port):
+            raise RuntimeError(f"port {cfg.port} is taken by another process")
+        format_storage(cfg, libs)
+        proc = _launch(cfg, libs)
+        progress(
+            f"Starting Kafka {KAFKA_VERSION} node {cfg.node_id} (pid {proc.pid}) "
+            f"on {cfg.bootstrap} …"
+        )
+        launched.append((cfg, proc, proc.pid))
+    deadline = time.monotonic() + timeout
+    for cfg, child, _ in launched:
+        if child is not None and not _await(cfg, child, deadline):
+            for other in nodes:
+                stop(other)
+            raise RuntimeError(f"Kafka did not answer within {timeout:.0f}s; see {cfg.log_file}")
+    progress(f"Kafka ready on {bootstrap_of(nodes)}")
+    return [pid for _, _, pid in launched]
+
+
+def _launch(cfg: BrokerConfig, libs: Path) -> subprocess.Popen[bytes]:
     log = cfg.log_file.open("ab")
     proc = subprocess.Popen(
         _java(
@@ -208,17 +301,17 @@ def start(cfg: BrokerConfig, timeout: float = 90.0, progress: Progress = _say) -
         start_new_session=True,
     )
     cfg.pid_file.write_text(str(proc.pid))
-    progress(f"Starting Kafka {KAFKA_VERSION} (pid {proc.pid}) on {cfg.bootstrap} …")
-    deadline = time.monotonic() + timeout
+    return proc
+
+
+def _await(cfg: BrokerConfig, proc: subprocess.Popen[bytes], deadline: float) -> bool:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"Kafka exited with {proc.returncode}; see {cfg.log_file}")
         if port_open(cfg.host, cfg.port) and _answers(cfg.bootstrap):
-            progress(f"Kafka ready on {cfg.bootstrap}")
-            return proc.pid
+            return True
         time.sleep(0.5)
-    stop(cfg)
-    raise RuntimeError(f"Kafka did not answer within {timeout:.0f}s; see {cfg.log_file}")
+    return False
 
 
 def _answers(bootstrap: str) -> bool:
@@ -270,3 +363,8 @@ def stop(cfg: BrokerConfig, timeout: float = 30.0) -> bool:
         os.kill(pid, signal.SIGKILL)
     cfg.pid_file.unlink(missing_ok=True)
     return True
+
+
+def stop_cluster(nodes: list[BrokerConfig], timeout: float = 30.0) -> int:
+    """Stop every node of ``nodes``; returns how many were running."""
+    return sum(stop(cfg, timeout) for cfg in nodes)

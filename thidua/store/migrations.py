@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 
 from thidua.store import schema
+from thidua.store.cluster import on_cluster
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +49,24 @@ _LEDGER = (
 )
 
 
-def applied(client: Client) -> set[int]:
-    client.command(_LEDGER)
+def applied(client: Client, cluster: str = "") -> set[int]:
+    client.command(on_cluster(_LEDGER, cluster))
     rows = client.query("SELECT number FROM schema_migrations FINAL").result_rows
     return {int(r[0]) for r in rows}
 
 
-def migrate(client: Client, progress: Callable[[str], None] = log.info) -> list[int]:
-    """Apply every migration not yet applied; returns the numbers applied now."""
-    done = applied(client)
+def migrate(
+    client: Client, progress: Callable[[str], None] = log.info, cluster: str = ""
+) -> list[int]:
+    """Apply every migration not yet applied; returns the numbers applied now. With a
+    ``cluster`` (THIDUA_CLICKHOUSE_CLUSTER) every table is replicated on all its nodes."""
+    done = applied(client, cluster)
     now: list[int] = []
     for migration in MIGRATIONS:
         if migration.number in done:
             continue
         for statement in migration.forward:
-            client.command(statement)
+            client.command(on_cluster(statement, cluster))
         client.insert(
             "schema_migrations",
             [[migration.number, migration.name]],
@@ -73,15 +77,16 @@ def migrate(client: Client, progress: Callable[[str], None] = log.info) -> list[
     return now
 
 
-def rollback(client: Client, to_number: int) -> list[int]:
+def rollback(client: Client, to_number: int, cluster: str = "") -> list[int]:
     """Reverse migrations above ``to_number``, newest first."""
-    done = applied(client)
+    done = applied(client, cluster)
     reversed_now: list[int] = []
     for migration in sorted(MIGRATIONS, key=lambda m: -m.number):
         if migration.number <= to_number or migration.number not in done:
             continue
         for statement in migration.backward:
-            client.command(statement)
-        client.command(f"DELETE FROM schema_migrations WHERE number = {migration.number}")
+            client.command(on_cluster(statement, cluster))
+        forget = f"DELETE FROM schema_migrations WHERE number = {migration.number}"
+        client.command(on_cluster(forget, cluster))
         reversed_now.append(migration.number)
     return reversed_now

@@ -6,12 +6,12 @@ import logging
 import signal
 from types import FrameType
 
-from prometheus_client import start_http_server
 from pydantic import Field
 
 from services.scoring.heap import collect_rarely
 from services.scoring.writer.writer import Writer
 from thidua.contracts.plans import load_plans
+from thidua.http_guard import serve_metrics
 from thidua.settings import WriterSettings
 from thidua.store.client import get_client
 
@@ -29,7 +29,11 @@ def run() -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if settings.writer_metrics_port:
-        start_http_server(settings.writer_metrics_port, addr=settings.writer_metrics_host)
+        serve_metrics(
+            settings.writer_metrics_host,
+            settings.writer_metrics_port,
+            settings.http_header_timeout_seconds,
+        )
     collect_rarely()
     writer = Writer(settings, get_client(settings.clickhouse_dsn), load_plans(settings.plans_dir))
 

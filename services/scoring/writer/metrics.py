@@ -47,6 +47,8 @@ MATERIALIZE_ERRORS = Counter("thidua_writer_materialize_errors", "Failed materia
 PERIODS_MATERIALIZED = Counter("thidua_writer_periods_materialized", "Periods re-materialized")
 
 # Unix time of the last successful flush (offsets committed).
-LAST_FLUSH = Gauge("thidua_writer_last_flush_timestamp", "Unix time of the last committed flush")
+LAST_FLUSH = Gauge(
+    "thidua_writer_last_flush_timestamp_seconds", "Unix time of the last committed flush"
+)
 # Scorecards published to kpi-results for notify (one per unit and materialized period).
 RESULTS_PUBLISHED = Counter("thidua_writer_results_published", "Scorecards sent to kpi-results")

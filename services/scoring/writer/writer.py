@@ -112,7 +112,7 @@ class Writer:
 
     def start(self) -> None:
         """Migrate the schema, then consume in a daemon thread."""
-        migrate(self.client)
+        migrate(self.client, cluster=self.settings.clickhouse_cluster)
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._loop_until_stopped, name="ch-writer", daemon=True
@@ -127,7 +127,7 @@ class Writer:
             self._thread = None
 
     def run_forever(self) -> None:
-        migrate(self.client)
+        migrate(self.client, cluster=self.settings.clickhouse_cluster)
         self._loop_until_stopped()
 
     @property
