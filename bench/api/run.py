@@ -27,8 +27,34 @@ PERIODS = ("2025", "2025-Q4", "rolling-30d", "phase-2021-2025")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# --mix dashboard: beside the rankings, one read in nine is what a dashboard or a portal also
+# asks: units × criteria with rank changes, scorecards (ETag), awards, a page of alerts, a
+# criterion's trend and a drill-down (a ClickHouse query each).
+def dashboard_reads(units: int) -> list[str]:
+    from bench.api.province import tiers_for
+
+    tiers = [t.value for t in tiers_for(units)]
+    agency = f"pro-{tiers.index('province_agency') + 1:04d}"
+    commune = f"com-{tiers.index('commune') + 1:04d}"
+    return [
+        "/v1/scorecards?tier=province_agency&period=2025",
+        "/v1/scorecards?tier=commune&period=2025-Q4",
+        f"/v1/units/{agency}/scorecard?period=2025",
+        f"/v1/units/{commune}/scorecard?period=rolling-30d",
+        "/v1/awards?period=2025",
+        "/v1/alerts?state=firing&tier=commune&limit=100",
+        f"/v1/units/{agency}/trend?criterion=C03",
+        f"/v1/units/{agency}/evidence?period=2025&criterion=C03&page_size=50",
+    ]
+
+
 def paths() -> list[str]:
-    return [f"/v1/rankings?tier={t}&period={p}" for t in TIERS for p in PERIODS]
+    rankings = [f"/v1/rankings?tier={t}&period={p}" for t in TIERS for p in PERIODS]
+    if os.environ.get("THIDUA_BENCH_MIX") == "dashboard":
+        # rankings stay the bulk (portals poll them; dashboards follow them by SSE), the rest
+        # is what a click opens: one request in nine
+        return rankings * 4 + dashboard_reads(int(os.environ.get("THIDUA_BENCH_UNITS", "1000")))
+    return rankings
 
 
 async def _client(
@@ -204,7 +230,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="per phase (two phases)")
     parser.add_argument("--rate", type=float, default=2000.0, help="paced phase: requests/s")
     parser.add_argument("--processes", type=int, default=1, help="load generator processes")
+    parser.add_argument(
+        "--mix",
+        choices=("rankings", "dashboard"),
+        default="rankings",
+        help="rankings only, or with the dashboard's other reads (one in nine)",
+    )
     args = parser.parse_args()
+    os.environ["THIDUA_BENCH_MIX"] = args.mix  # read by paths() in the load processes
+    os.environ["THIDUA_BENCH_UNITS"] = str(args.units)
 
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="thidua-bench-api-") as tmp:
@@ -223,8 +257,8 @@ def main() -> int:
                 f"({periods:.0f} periods computed and cached)"
             )
             print(
-                f"{args.clients} concurrent keep-alive clients, {len(paths())} tier×period "
-                f"rankings round-robin"
+                f"{args.clients} concurrent keep-alive clients, {len(paths())} reads "
+                f"round-robin ({args.mix})"
             )
             paced = _phase(port, args.clients, args.seconds, args.rate, args.processes)
             saturated = _phase(port, args.clients, args.seconds, None, args.processes)

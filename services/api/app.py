@@ -18,15 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import metrics, problems
 from services.api.alerts import AlertsService
+from services.api.deps import require_read, require_write
 from services.api.fastpath import RankingsFastPath
-from services.api.routes import api_router, route_templates
+from services.api.routes import api_router, route_dependencies, route_templates
 from services.api.routes.dashboard import STATIC_DIR
 from services.api.schemas import Problem
 from services.api.service import ComputePeriod, KpiService
 from services.api.sse import RankingsHub
 from services.api.watch import MaterializationWatcher
 from thidua.contracts.plans import load_plans
-from thidua.docs import serve_docs
+from thidua.docs import document_bearer, inline_examples, operations, serve_docs
 from thidua.http_guard import BufferedBody, SecurityHeaders
 from thidua.settings import ApiSettings
 
@@ -168,6 +169,25 @@ def _readiness(
     return probes
 
 
+BEARER_SCHEMES = {
+    "readToken": "A read token (THIDUA_API_READ_TOKENS): needed by every /v1 read when read "
+    "tokens are configured; 401 without, 403 with an unknown one.",
+    "writeToken": "A write token (THIDUA_API_WRITE_TOKENS): every write (silences, recompute) "
+    "needs one, even when reads are open, sent in the Authorization header only.",
+}
+
+
+def _scheme_of() -> Callable[[str, str], str | None]:
+    """The bearer scheme each route's access dependency asks for."""
+    schemes: dict[tuple[str, str], str] = {}
+    for key, calls in route_dependencies().items():
+        if require_write in calls:
+            schemes[key] = "writeToken"
+        elif require_read in calls:
+            schemes[key] = "readToken"
+    return lambda path, method: schemes.get((path, method))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(
@@ -192,6 +212,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     }
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
+        document_bearer(schema, BEARER_SCHEMES, _scheme_of())
+        for _path, _method, operation in operations(schema):
+            if "security" in operation:  # every guarded route may answer 401 and 403
+                for status, answer in problems.problem_responses(401, 403).items():
+                    operation["responses"].setdefault(str(status), answer)
+        inline_examples(schema)
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -33,6 +33,14 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "No unit with this id is registered at the end of the period.",
     ),
     "silence-not-found": ("Silence not found", "No silence with this id."),
+    "invalid-cursor": (
+        "Invalid cursor",
+        "The cursor was not handed out by this api: pass `next_cursor` from the previous page.",
+    ),
+    "unknown-criterion": (
+        "Unknown criterion",
+        "The criterion is not one of the unit's tier in the plan the period is scored under.",
+    ),
     "unavailable": (
         "Data not available",
         "The scores could not be read from ClickHouse; the answer is retried on the next request.",

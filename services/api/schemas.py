@@ -15,11 +15,102 @@ from thidua.contracts.events import Tier
 GENERATED_AT = "2025-11-25T22:40:07+07:00"
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
+# What a field means wherever it appears, unless the field says more itself.
+FIELD_DOCS = {
+    "unit_id": "the unit's registry id (SPEC §2)",
+    "name": "the unit's Vietnamese name in force at the period's end",
+    "tier": "province_agency (sở, ban, ngành), district (huyện), commune (xã), enterprise",
+    "block": "khối thi đua (emulation block), null when none",
+    "period": "2025 (year), 2025-Q3 (quarter), rolling-30d or phase-2021-2025",
+    "generated_at": "when the figures were computed, RFC 3339 with +07:00",
+    "items": "the entries, in order",
+    "criteria_met": "criteria whose value reaches the target",
+    "criteria_total": "criteria applicable to the unit's tier",
+    "id": "identifier",
+    "label": "Vietnamese label, from the plan's wording",
+    "kind": "flow: counted by event time in the period; stock: latest state at its end",
+    "boolean": "a yes/no criterion (value 1 or 0)",
+    "numerator": "items counted in the numerator",
+    "denominator": "items counted in the denominator (0: no data)",
+    "target": "the plan's target as a fraction (0.8 = 80%)",
+    "met": "value ≥ target",
+    "plans": "every configured plan (a directory of plan files), oldest first",
+    "plan_id": "the plan's id: its phase period (phase-2021-2025)",
+    "plan_provisional": "the plan's targets are provisional",
+    "provisional": "the plan's targets are provisional until the province adopts its own",
+    "note": "why the plan is provisional",
+    "target_date": "when the plan's targets are due",
+    "final": "false while the period has not ended: tạm tính",
+    "started": "the period has begun",
+    "scored": "always false: shown beside the score, never part of it",
+    "successor_id": "the unit its data counts for once closed (SPEC §7.2)",
+    "successor_name": "the successor's name in the period",
+    "closed_at": "closing time when the unit closed inside the period (SPEC §7.2)",
+    "attainment": "min(value / target, 1); a boolean 1 or 0; 0 without data",
+    "weight": "the criterion's weight in the score (default 1)",
+    "value": "numerator / denominator; null without data",
+    "score": "0–100, unrounded",
+    "rank": "competition rank in the tier (and block): 1, 2, 2, 4; null when not ranked",
+    "active": "the unit is active at the period's end",
+    "no_data": "criteria without data (attainment 0)",
+    "award_eligible": "every applicable criterion met in an awardable period, none without data",
+    "award": "the award's name (Bằng khen Chủ tịch UBND tỉnh)",
+    "points": "one point per quarter since the phase began",
+    "fingerprint": "rule|unit|criterion: one alert per triple",
+    "rule": "the alert rule's name (config)",
+    "criterion": "criterion id (C01…E02), empty for unit-wide rules",
+    "severity": "info, warning or critical",
+    "summary": "a Vietnamese sentence saying what is wrong",
+    "labels": "extra labels (tier, block, …)",
+    "starts_at": "when it started, RFC 3339",
+    "ends_at": "when it ended (null: still on)",
+    "updated_at": "last change, RFC 3339",
+    "matchers": "all must equal the alert's field or label of that name",
+    "created_by": "who made it",
+    "comment": "why",
+    "status": "the current status",
+    "plan": "the plan (Kế hoạch) the criteria come from",
+    "phase": "the plan's phase period",
+    "tiers": "tiers with their Vietnamese labels",
+    "criteria": "criteria with their targets per tier",
+    "periods": "periods that can be asked for, newest first",
+    "targets": "tier → target fraction",
+    "blocks": "blocks of the tier with at least one unit in the period",
+    "title": "short, human-readable summary of the problem type",
+    "type": "URI reference identifying the problem type",
+    "detail": "explanation specific to this occurrence",
+    "instance": "the request that failed",
+    "checks": "each dependency → ok or the failure",
+    "units": "units compared",
+    "counts": "alerts per rule and per severity over every page",
+    "differences": "differences found",
+    "reason": "no_data or below_target",
+}
 
 
-class PlanFields(BaseModel):
+def _describe(schema: dict[str, Any]) -> None:
+    for field_name, prop in schema.get("properties", {}).items():
+        if "description" not in prop and field_name in FIELD_DOCS:
+            prop["description"] = FIELD_DOCS[field_name]
+
+
+class Documented(BaseModel):
+    """A response or request model whose fields are described in the OpenAPI document."""
+
+    model_config = ConfigDict(json_schema_extra=_describe)
+
+
+def _examples(*examples: dict[str, Any], forbid_extra: bool = False) -> ConfigDict:
+    def extra(schema: dict[str, Any]) -> None:
+        _describe(schema)
+        schema["examples"] = list(examples)
+
+    if forbid_extra:
+        return ConfigDict(json_schema_extra=extra, extra="forbid")
+    return ConfigDict(json_schema_extra=extra)
+
+
+class PlanFields(Documented):
     """Which plan scored the answer, and whether it can still move (SPEC §7.1)."""
 
     plan_id: str = Field(description="the plan in force on the period's last day")
@@ -36,7 +127,7 @@ _PLAN = {
 }
 
 
-class RankingItem(BaseModel):
+class RankingItem(Documented):
     rank: int = Field(ge=1, description="competition rank within the tier (and block): 1,2,2,4")
     unit_id: str
     name: str = Field(description="the unit's name at the period's end (or at its closing)")
@@ -83,9 +174,12 @@ class Rankings(PlanFields):
     block: str | None = None
     generated_at: AwareDatetime
     items: list[RankingItem]
+    total: int | None = Field(None, description="paged: ranked units on every page")
+    page: int | None = Field(None, description="paged: this page, 1-based")
+    page_size: int | None = Field(None, description="paged: items per page")
 
 
-class CriterionEvidence(BaseModel):
+class CriterionEvidence(Documented):
     id: str
     label: str
     kind: Literal["flow", "stock"]
@@ -99,7 +193,7 @@ class CriterionEvidence(BaseModel):
     weight: float
 
 
-class MissingForAward(BaseModel):
+class MissingForAward(Documented):
     id: str
     label: str
     reason: Literal["no_data", "below_target"]
@@ -110,14 +204,14 @@ class MissingForAward(BaseModel):
     )
 
 
-class Rate766(BaseModel):
+class Rate766(Documented):
     label: str
     numerator: float
     denominator: float
     value: float | None = Field(description="null: no dossier said (denominator 0)")
 
 
-class Index766(BaseModel):
+class Index766(Documented):
     """ "Chỉ số 766 (tham khảo)": the national index's dossier rates of the period, shown
     beside the score and never part of it (thidua/contracts/index766.py)."""
 
@@ -202,7 +296,7 @@ class ScorecardOut(PlanFields):
     )
 
 
-class AwardItem(BaseModel):
+class AwardItem(Documented):
     unit_id: str
     name: str
     tier: Tier
@@ -242,7 +336,214 @@ class Awards(PlanFields):
     items: list[AwardItem] = Field(description="each unit's scorecard is its evidence")
 
 
-class TrendPoint(BaseModel):
+class EvidenceItem(Documented):
+    id: str = Field(description="the entity's id (dossier_id, staff_id, …)")
+    time: AwareDatetime = Field(description="the winning version's event time")
+    source: str = Field(description="the winning version's source system")
+    event_id: str = Field(description="the winning version's CloudEvents id")
+    versions: int = Field(ge=1, description="versions of this entity received")
+    superseded: int = Field(ge=0, description="versions replaced by the winning one")
+    unit_id: str = Field(
+        description="the unit its winning version names: a closed unit's, when it counts for "
+        "its successor (SPEC §7.2)"
+    )
+    fields: dict[str, Any] = Field(description="the winning version's fields that decided")
+    in_numerator: bool = Field(description="counted in the numerator")
+    in_denominator: bool = Field(description="counted in the denominator")
+
+
+class EvidenceCriterion(Documented):
+    id: str
+    label: str
+    kind: Literal["flow", "stock"]
+    boolean: bool
+
+
+class EvidenceTotals(Documented):
+    numerator: float
+    denominator: float
+
+
+class EvidencePage(Documented):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "period": "2025",
+            "generated_at": GENERATED_AT,
+            "criterion": {
+                "id": "C03",
+                "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                "kind": "flow",
+                "boolean": False,
+            },
+            "numerator": 471,
+            "denominator": 769,
+            "scorecard": {"numerator": 471, "denominator": 769},
+            "part": "denominator_only",
+            "total": 298,
+            "page": 1,
+            "page_size": 100,
+            "items": [
+                {
+                    "id": "000.00.12.H59-250803-0001",
+                    "time": "2025-08-03T09:15:00+07:00",
+                    "source": "https://dichvucong.tuyenquang.gov.vn",
+                    "event_id": "dvc-2025-000123",
+                    "versions": 2,
+                    "superseded": 1,
+                    "fields": {"channel": "online_partial", "procedure_id": "1.001234"},
+                    "in_numerator": False,
+                    "in_denominator": True,
+                }
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    period: str
+    generated_at: AwareDatetime
+    criterion: EvidenceCriterion = Field(description="the criterion asked for")
+    numerator: float = Field(description="sum over every page: equals the scorecard's")
+    denominator: float = Field(description="sum over every page: equals the scorecard's")
+    scorecard: EvidenceTotals = Field(description="the scorecard's figures, for comparison")
+    part: Literal["all", "numerator", "denominator", "denominator_only"] = Field(
+        description="which entities are listed"
+    )
+    total: int = Field(ge=0, description="entities of that part, on every page")
+    page: int = Field(ge=1, description="1-based page")
+    page_size: int = Field(ge=1, le=500, description="entities per page")
+    items: list[EvidenceItem]
+
+
+class MatrixCell(Documented):
+    """One criterion of one unit; its id and target are the matching entry of `criteria`."""
+
+    value: float | None
+    numerator: float
+    denominator: float
+    met: bool
+    attainment: float = Field(ge=0, le=1)
+
+
+class MatrixItem(Documented):
+    rank: int
+    previous_rank: int | None = Field(description="rank in the previous period of the same kind")
+    rank_change: int | None = Field(description="previous_rank − rank: positive means up")
+    unit_id: str
+    name: str
+    block: str | None
+    score: float
+    criteria_met: int
+    criteria_total: int
+    closed_at: AwareDatetime | None = Field(description="closed in the period (SPEC §7.2)")
+    successor_id: str | None = Field(description="the unit it merged into, when closed")
+    successor_name: str | None = Field(description="the successor's name in the period")
+    cells: list[MatrixCell] = Field(description="one per criterion, in the order of `criteria`")
+
+
+class MatrixCriterion(Documented):
+    id: str
+    label: str
+    boolean: bool
+    target: float
+
+
+class Matrix(Documented):
+    model_config = _examples(
+        {
+            "tier": "province_agency",
+            "period": "2025",
+            "block": None,
+            "generated_at": GENERATED_AT,
+            "previous_period": "2024",
+            "criteria": [
+                {
+                    "id": "C03",
+                    "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                    "boolean": False,
+                    "target": 0.8,
+                }
+            ],
+            "items": [
+                {
+                    **{k: v for k, v in _RANKING_ITEM.items() if k != "no_data"},
+                    "previous_rank": 3,
+                    "rank_change": 2,
+                    "closed_at": None,
+                    "successor_id": None,
+                    "successor_name": None,
+                    "cells": [
+                        {
+                            "value": 0.612,
+                            "numerator": 471,
+                            "denominator": 769,
+                            "met": False,
+                            "attainment": 0.765,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    tier: Tier
+    period: str
+    block: str | None
+    generated_at: AwareDatetime
+    previous_period: str | None = Field(description="the period rank changes compare with")
+    criteria: list[MatrixCriterion] = Field(description="the tier's criteria, in column order")
+    items: list[MatrixItem] = Field(description="ranked units, best first")
+
+
+class CriterionTrendPoint(Documented):
+    period: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    target: float | None
+    met: bool | None
+
+
+class CriterionTrend(Documented):
+    model_config = _examples(
+        {
+            "unit_id": "so-tttt",
+            "name": "Sở Thông tin và Truyền thông",
+            "criterion": {
+                "id": "C03",
+                "label": "Hồ sơ TTHC xử lý hoàn toàn trực tuyến",
+                "kind": "flow",
+                "boolean": False,
+            },
+            "generated_at": GENERATED_AT,
+            "points": [
+                {
+                    "period": "2025-Q1",
+                    "value": 0.55,
+                    "numerator": 110,
+                    "denominator": 200,
+                    "target": 0.8,
+                    "met": False,
+                },
+                {
+                    "period": "2025-Q2",
+                    "value": 0.82,
+                    "numerator": 164,
+                    "denominator": 200,
+                    "target": 0.8,
+                    "met": True,
+                },
+            ],
+        }
+    )
+    unit_id: str
+    name: str
+    criterion: EvidenceCriterion = Field(description="the criterion")
+    generated_at: AwareDatetime
+    points: list[CriterionTrendPoint]
+
+
+class TrendPoint(Documented):
     period: str
     score: float | None
     rank: int | None
@@ -250,7 +551,7 @@ class TrendPoint(BaseModel):
     criteria_total: int | None
 
 
-class Trend(BaseModel):
+class Trend(Documented):
     model_config = _examples(
         {
             "unit_id": "so-tttt",
@@ -282,10 +583,13 @@ class Trend(BaseModel):
     points: list[TrendPoint]
 
 
-class Alert(BaseModel):
+class Alert(Documented):
     fingerprint: str
     rule: str
     unit_id: str
+    unit_name: str = Field(description="the unit's name as registered now (else its id)")
+    tier: Tier | None = Field(description="the unit's tier as registered now")
+    block: str | None
     criterion: str
     state: str = Field(description="firing | resolved (as notify publishes them)")
     severity: str
@@ -297,7 +601,12 @@ class Alert(BaseModel):
     silenced_by: list[str] = Field(description="ids of the active silences matching this alert")
 
 
-class Alerts(BaseModel):
+class AlertCounts(Documented):
+    rule: dict[str, int] = Field(description="rule → alerts, most first")
+    severity: dict[str, int] = Field(description="severity → alerts, most first")
+
+
+class Alerts(Documented):
     model_config = _examples(
         {
             "generated_at": GENERATED_AT,
@@ -306,6 +615,9 @@ class Alerts(BaseModel):
                     "fingerprint": "flow_below_target|xa-an-tuong|C13",
                     "rule": "flow_below_target",
                     "unit_id": "xa-an-tuong",
+                    "unit_name": "UBND xã An Tường",
+                    "tier": "commune",
+                    "block": None,
                     "criterion": "C13",
                     "state": "firing",
                     "severity": "warning",
@@ -317,13 +629,21 @@ class Alerts(BaseModel):
                     "silenced_by": [],
                 }
             ],
+            "total": 1,
+            "next_cursor": None,
+            "counts": {"rule": {"flow_below_target": 1}, "severity": {"warning": 1}},
         }
     )
     generated_at: AwareDatetime
     items: list[Alert]
+    total: int = Field(ge=0, description="alerts the filters accept, on every page")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+    counts: AlertCounts
+    page: int | None = Field(None, description="when paged by page/page_size")
+    page_size: int | None = Field(None, description="when paged by page/page_size")
 
 
-class Matcher(BaseModel):
+class Matcher(Documented):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(
         min_length=1, max_length=100, description="rule, unit_id, criterion, severity or a label"
@@ -331,19 +651,15 @@ class Matcher(BaseModel):
     value: str = Field(max_length=500)
 
 
-class SilenceIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
-                    "ends_at": "2025-12-01T00:00:00+07:00",
-                    "created_by": "so-noi-vu",
-                    "comment": "Đơn vị đang sáp nhập",
-                }
-            ]
+class SilenceIn(Documented):
+    model_config = _examples(
+        {
+            "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
+            "ends_at": "2025-12-01T00:00:00+07:00",
+            "created_by": "so-noi-vu",
+            "comment": "Đơn vị đang sáp nhập",
         },
+        forbid_extra=True,
     )
     matchers: list[Matcher] = Field(min_length=1, max_length=20)
     starts_at: AwareDatetime | None = Field(None, description="default: now")
@@ -361,7 +677,19 @@ class SilenceIn(BaseModel):
         return self
 
 
-class Silence(BaseModel):
+_SILENCE = {
+    "id": "5f0c2b7e9a0d4d7c8e1f2a3b4c5d6e7f",
+    "matchers": [{"name": "unit_id", "value": "xa-an-tuong"}],
+    "starts_at": "2025-11-25T08:00:00+07:00",
+    "ends_at": "2025-12-01T00:00:00+07:00",
+    "created_by": "so-noi-vu",
+    "comment": "Đơn vị đang sáp nhập",
+    "status": "active",
+}
+
+
+class Silence(Documented):
+    model_config = _examples(_SILENCE)
     id: str
     matchers: list[Matcher]
     starts_at: AwareDatetime
@@ -371,16 +699,17 @@ class Silence(BaseModel):
     status: Literal["pending", "active", "expired"]
 
 
-class Silences(BaseModel):
+class Silences(Documented):
+    model_config = _examples({"items": [_SILENCE]})
     items: list[Silence]
 
 
-class TierLabel(BaseModel):
+class TierLabel(Documented):
     id: Tier
     label: str
 
 
-class CriterionInfo(BaseModel):
+class CriterionInfo(Documented):
     id: str
     label: str
     kind: Literal["flow", "stock"]
@@ -388,7 +717,7 @@ class CriterionInfo(BaseModel):
     targets: dict[str, float]
 
 
-class PlanInfo(BaseModel):
+class PlanInfo(Documented):
     plan_id: str
     title: str
     start: date = Field(description="first day of the phase")
@@ -399,7 +728,7 @@ class PlanInfo(BaseModel):
     award: str
 
 
-class PeriodTier(BaseModel):
+class PeriodTier(Documented):
     id: Tier
     label: str
     ranked: int = Field(description="units ranked in the period")
@@ -408,7 +737,7 @@ class PeriodTier(BaseModel):
     )
 
 
-class PeriodInfo(BaseModel):
+class PeriodInfo(Documented):
     id: str
     kind: Literal["year", "quarter", "phase", "rolling"]
     plan_id: str
@@ -418,7 +747,7 @@ class PeriodInfo(BaseModel):
     tiers: list[PeriodTier] = Field(description="tiers with at least one ranked unit")
 
 
-class Catalog(BaseModel):
+class Catalog(Documented):
     plan: str = Field(description="title of the plan in force today")
     award: str
     phase: str = Field(description="plan_id of the plan in force today")
@@ -430,13 +759,16 @@ class Catalog(BaseModel):
     )
 
 
-class Blocks(BaseModel):
+class Blocks(Documented):
+    model_config = _examples(
+        {"tier": "commune", "period": "2025", "blocks": ["Khối xã vùng cao", "Khối phường"]}
+    )
     tier: Tier
     period: str
     blocks: list[str]
 
 
-class Problem(BaseModel):
+class Problem(Documented):
     """RFC 9457 problem details (application/problem+json)."""
 
     model_config = _examples(
@@ -456,12 +788,13 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(None, description="each invalid parameter")
 
 
-class Health(BaseModel):
+class Health(Documented):
+    model_config = _examples({"status": "ok", "checks": {"clickhouse": "ok"}})
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-class RecomputeDifference(BaseModel):
+class RecomputeDifference(Documented):
     """One field of one unit's scorecard that the two computations disagree on."""
 
     unit_id: str
@@ -470,13 +803,13 @@ class RecomputeDifference(BaseModel):
     batch: Any = Field(description="from the raw events, in ClickHouse SQL")
 
 
-class RecomputePeriod(BaseModel):
+class RecomputePeriod(Documented):
     period: str
     units: int = Field(ge=0, description="units compared")
     differences: list[RecomputeDifference]
 
 
-class RecomputeReport(BaseModel):
+class RecomputeReport(Documented):
     model_config = _examples(
         {
             "periods": [{"period": "2025", "units": 141, "differences": []}],

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.ingest import metrics
 from services.ingest.dvcqg_routes import router as dvcqg_router
 from services.ingest.errors import Refused
-from services.ingest.openapi_docs import extra_components
+from services.ingest.openapi_docs import extra_components, finish_document
 from services.ingest.routes import router
 from services.ingest.state import IngestState
 from thidua.docs import serve_docs
@@ -184,6 +184,7 @@ def _publish_components(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 extra_components()
             )
+            finish_document(document)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

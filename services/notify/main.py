@@ -75,6 +75,12 @@ def build_worker(settings: NotifyServiceSettings) -> NotifyWorker:
     )
 
 
+ACTIVE_EXAMPLE = {
+    "firing": [{"rule": "flow_below_target", "unit_id": "xa-an-tuong", "criterion": "C13"}],
+    "pending": [],
+}
+
+
 def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -89,27 +95,72 @@ def create_app(worker: NotifyWorker, settings: NotifyServiceSettings) -> FastAPI
         yield
         worker.stop()
 
-    app = FastAPI(title="Thi đua CĐS — notify", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Thi đua CĐS — notify",
+        version="1.0",
+        description="Evaluates the alert rules (SPEC §6) on the scoring results and delivers "
+        "alerts to Kafka, webhooks (Alertmanager JSON) and e-mail. It serves no data of its "
+        "own beyond what it holds now; the api serves alert history and silences.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     serve_docs(app)
     # notify takes no request body: any is refused, and every answer has the security headers
     app.add_middleware(BufferedBody, max_bytes=0, seconds=settings.http_body_timeout_seconds)
     app.add_middleware(SecurityHeaders)
 
-    @app.get("/healthz")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is alive",
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Ready once the kpi-results topic is replayed",
+        responses={
+            200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+            503: {
+                "description": "still replaying",
+                "content": {"application/json": {"example": {"status": "replaying kpi-results"}}},
+            },
+        },
+    )
     def readyz() -> Response:
         ready = worker.alive and worker.ready.is_set()
         body = b'{"status":"ready"}' if ready else b'{"status":"replaying kpi-results"}'
         return Response(body, status_code=200 if ready else 503, media_type="application/json")
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    CONTENT_TYPE_LATEST: {
+                        "example": "# TYPE thidua_notify_alerts_firing gauge\n"
+                        "thidua_notify_alerts_firing 3.0\n"
+                    }
+                }
+            }
+        },
+    )
     def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/v1/alerts/active")
+    @app.get(
+        "/v1/alerts/active",
+        tags=["alerts"],
+        summary="Alerts this instance holds firing or pending (history: the api's /v1/alerts)",
+        responses={200: {"content": {"application/json": {"example": ACTIVE_EXAMPLE}}}},
+    )
     def active() -> dict[str, Any]:
         """What this instance holds firing / pending (for operators; the api serves history)."""
         return {

@@ -29,9 +29,11 @@ CHROMIUM_FLAGS = (
     "--disable-dev-shm-usage",
     "--window-size=1400,1000",
 )
+# rank | name | score | criteria met (the rank change and the notes under a name left out)
 RANKING_JS = (
     "(() => { const rows = [...document.querySelectorAll('#ranking tbody tr[data-unit]')];"
-    " return rows.map(r => [...r.cells].map(c => c.innerText.trim()).join(' | ')).join('\\n'); })()"
+    " return rows.map(r => [r.cells[0], r.querySelector('.unit-title'), r.cells[3], r.cells[4]]"
+    ".map(c => c.innerText.trim()).join(' | ')).join('\\n'); })()"
 )
 
 
@@ -151,8 +153,38 @@ class DashboardPage:
     def updates(self) -> int:
         return int(self.evaluate("Number(document.body.dataset.updates || 0)"))
 
-    def screenshot(self, path: Path) -> Path:
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def resize(self, width: int, height: int = 900) -> None:
+        """A phone-sized viewport (``mobile`` metrics), then the page again."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width, height=height, deviceScaleFactor=1, mobile=True,
+        )  # fmt: skip
+        self.call("Page.reload", ignoreCache=True)
+        time.sleep(0.2)
+        self.wait_for("document.readyState === 'complete'")
+
+    def screenshot(
+        self, path: Path, selector: str | None = None, scale: float = 1.0, height: int = 0
+    ) -> Path:
+        """The whole page, or the element ``selector`` picks (its first ``height`` pixels when
+        given); ``scale`` < 1 for a small copy (the README's)."""
+        if selector is None:
+            size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+            box = {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+        else:
+            box = self.evaluate(
+                f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY,"
+                " width: r.width, height: r.height}; })()"
+            )
+        if height:
+            box["height"] = min(box["height"], height)
+        shot = self.call(
+            "Page.captureScreenshot",
+            format="png",
+            captureBeyondViewport=True,
+            clip={**box, "scale": scale},
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -120,12 +122,17 @@ def free_port() -> int:
 class LiveServer:
     """The app on a real uvicorn socket, in a thread of this process (it shares the chDB)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, lifespan: str = "auto") -> None:
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+            lifespan=lifespan,  # type: ignore[arg-type]
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -154,3 +161,18 @@ def screenshots_dir() -> Path:
     path = Path(__file__).resolve().parents[2] / "var" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def keep_screenshot(
+    page: Any, name: str, selector: str | None = None, scale: float = 0.5, height: int = 0
+) -> Path:
+    """The test's artefact in var/screenshots (ignored by git); with
+    THIDUA_README_SCREENSHOTS=1 also a small copy in docs/screenshots, shown in the README."""
+    shot: Path = page.screenshot(screenshots_dir() / f"{name}.png", selector)
+    if os.environ.get("THIDUA_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(README_SHOTS / f"{name}.png", selector, scale, height)
+    return shot

@@ -90,6 +90,59 @@ def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-unty
         time.sleep(0.05)
 
 
+def test_alerts_page_filter_count_and_carry_unit_names(
+    app: FastAPI, api: TestClient, ch: Client
+) -> None:
+    now = datetime.now(UTC)
+    units = ["P1", "P2", "P3", "D1", "X1"]
+    for n in range(25):
+        data.insert_alert(
+            ch,
+            fingerprint=f"page|{n:02d}",
+            rule="paging_rule" if n % 5 else "other_rule",
+            unit_id=units[n % 5],
+            criterion="C05",
+            severity=("info", "warning", "critical")[n % 3],
+            updated_at=now - timedelta(minutes=n // 2),  # pairs share a time: ties by fingerprint
+        )
+    app.state.on_refresh(set())
+    _wait_for(lambda: api.get("/v1/alerts", params={"rule": "paging_rule"}).json()["total"] == 20)
+
+    first = api.get("/v1/alerts", params={"rule": "paging_rule", "limit": 7}).json()
+    schemas.Alerts.model_validate(first)
+    assert first["total"] == 20 and len(first["items"]) == 7
+    assert first["counts"]["rule"] == {"paging_rule": 20}
+    assert sum(first["counts"]["severity"].values()) == 20
+    seen = [a["fingerprint"] for a in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        more = api.get(
+            "/v1/alerts", params={"rule": "paging_rule", "limit": 7, "cursor": cursor}
+        ).json()
+        seen += [a["fingerprint"] for a in more["items"]]
+        cursor = more["next_cursor"]
+    expected = [f"page|{n:02d}" for n in range(25) if n % 5]
+    assert seen == expected  # newest first, ties by fingerprint, each exactly once
+
+    third = api.get("/v1/alerts", params={"rule": "paging_rule", "page": 3, "page_size": 7})
+    assert [a["fingerprint"] for a in third.json()["items"]] == expected[14:21]
+    assert third.json()["page"] == 3 and third.json()["page_size"] == 7
+
+    p2 = api.get("/v1/alerts", params={"rule": "paging_rule", "unit_id": "P2"}).json()["items"]
+    assert {a["unit_name"] for a in p2} == {"Sở Nội vụ"} and p2[0]["tier"] == "province_agency"
+    k1 = api.get("/v1/alerts", params={"rule": "paging_rule", "block": "K1"}).json()
+    assert {a["unit_id"] for a in k1["items"]} == {"P2"}  # P1's alerts are other_rule (n % 5 == 0)
+    communes = api.get(
+        "/v1/alerts", params={"tier": "commune", "severity": "critical", "rule": "paging_rule"}
+    ).json()
+    assert communes["items"] and all(
+        a["unit_id"] == "X1" and a["severity"] == "critical" for a in communes["items"]
+    )
+    assert api.get("/v1/alerts", params={"limit": 501}).status_code == 422
+    bad = api.get("/v1/alerts", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["type"].endswith("invalid-cursor")
+
+
 def test_silences_are_capped_and_parsed_once(ch: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.api import alerts as alerts_module
     from tests.api.conftest import WRITE, make_app

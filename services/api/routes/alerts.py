@@ -6,12 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from services.api import alert_pages
+from services.api.alert_pages import MAX_LIMIT, AlertFilter, CursorError, UnitFacts
 from services.api.alerts import TooManySilences
-from services.api.deps import AlertsDep, ReadAccess, WriteAccess
+from services.api.deps import AlertsDep, ReadAccess, Service, WriteAccess
 from services.api.problems import ProblemError, problem_responses
 from services.api.responses import Json
 from services.api.schemas import Alerts, Silence, SilenceIn, Silences
+from services.api.service import KpiService
 from services.api.views import now_local, rfc3339
+from thidua.contracts.events import Tier
+from thidua.contracts.periods import PeriodError, today
 
 router = APIRouter(tags=["alerts"], dependencies=[ReadAccess])
 
@@ -19,16 +24,63 @@ router = APIRouter(tags=["alerts"], dependencies=[ReadAccess])
 @router.get(
     "/alerts",
     response_model=Alerts,
-    summary="Alerts, newest first",
+    summary="Alerts, newest first: filtered, paged, counted by rule and severity",
+    description=(
+        "Page with `limit` (≤ 500) and the `next_cursor` of the previous answer, or with "
+        "`page`/`page_size`. `counts` and `total` cover every alert the filters accept, not "
+        "only the page. Each alert carries its unit's name, tier and block as registered now."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 async def get_alerts(
     alerts: AlertsDep,
+    service: Service,
     state: Annotated[Literal["firing", "resolved"] | None, Query()] = None,
     unit_id: Annotated[str | None, Query(max_length=200)] = None,
+    tier: Annotated[Tier | None, Query()] = None,
+    block: Annotated[str | None, Query(max_length=200, description="khối thi đua")] = None,
+    rule: Annotated[str | None, Query(max_length=200, examples=["flow_below_target"])] = None,
+    severity: Annotated[
+        Literal["info", "warning", "critical"] | None, Query(description="alert severity")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="next_cursor of the previous page")
+    ] = None,
+    page: Annotated[int | None, Query(ge=1, le=100_000, description="1-based page")] = None,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=MAX_LIMIT, description="with page; default: limit")
+    ] = None,
 ) -> Json:
-    items = await alerts.alerts(state, unit_id)
-    return Json({"generated_at": rfc3339(now_local()), "items": items})
+    wanted = AlertFilter(state, unit_id, tier.value if tier else None, block, rule, severity)
+    units = await _units(service)
+    chosen = [
+        alert
+        for alert in (alert_pages.with_unit(a, units) for a in await alerts.alerts(state, unit_id))
+        if wanted.accepts(alert)
+    ]
+    size = page_size or limit
+    try:
+        body = alert_pages.page(chosen, size, cursor, page)
+    except CursorError as exc:
+        raise ProblemError(422, "invalid-cursor", str(exc)) from None
+    extra = {"page": page, "page_size": size} if page is not None else {}
+    return Json({"generated_at": rfc3339(now_local()), **body, **extra})
+
+
+async def _units(service: KpiService) -> dict[str, UnitFacts]:
+    """Every unit's name, tier and block as registered now (this year's view), and as they
+    stood last year for a unit that has closed since (its alerts are resolved, still listed)."""
+    year = today(now_local()).year
+    units: dict[str, UnitFacts] = {}
+    for period_id in (str(year - 1), str(year)):  # this year's facts win
+        try:
+            view = await service.view(service.parse(period_id))
+        except PeriodError:  # before the first plan
+            continue
+        for unit_id, card in view.by_unit.items():
+            units[unit_id] = UnitFacts(card.unit.name, card.unit.tier.value, card.unit.block)
+    return units
 
 
 @router.get("/silences", response_model=Silences, summary="Silences (active, pending, expired)")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from services.api.deps import PeriodParam, ReadAccess, Service
 from services.api.problems import ProblemError, problem_responses
-from services.api.responses import Json
+from services.api.responses import tagged
 from services.api.schemas import Awards
 from thidua.contracts.events import Tier
 
@@ -17,9 +17,15 @@ router = APIRouter(tags=["awards"], dependencies=[ReadAccess])
     "/awards",
     response_model=Awards,
     summary="Award-eligible units: every applicable criterion met, none without data",
-    responses=problem_responses(401, 403, 422),
+    description="ETag / If-None-Match: 304 while the list is unchanged.",
+    responses={
+        304: {"description": "Not modified (If-None-Match)"},
+        **problem_responses(401, 403, 422),
+    },
 )
-async def get_awards(service: Service, period: PeriodParam, tier: Tier | None = None) -> Json:
+async def get_awards(
+    request: Request, service: Service, period: PeriodParam, tier: Tier | None = None
+) -> Response:
     if not period.awardable:
         raise ProblemError(
             422,
@@ -27,7 +33,8 @@ async def get_awards(service: Service, period: PeriodParam, tier: Tier | None = 
             f"{period.id} is a {period.kind}: awards exist for years and the phase",
         )
     view = await service.view(period)
-    return Json(
+    return tagged(
+        request,
         {
             "period": period.id,
             "tier": tier.value if tier else None,
@@ -35,5 +42,5 @@ async def get_awards(service: Service, period: PeriodParam, tier: Tier | None = 
             "generated_at": view.generated_at,
             **view.plan_fields,
             "items": view.awards(tier),
-        }
+        },
     )

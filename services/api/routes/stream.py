@@ -31,7 +31,13 @@ router = APIRouter(prefix="/stream", tags=["stream"], dependencies=[ReadAccess])
         200: {
             "description": "text/event-stream; each `rankings` event's data is a Rankings "
             "document; `: keep-alive` comments every 15 s",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "example": 'event: rankings\ndata: {"tier": "district", "period": "2025", '
+                    '"block": null, "generated_at": "2025-11-25T22:40:07+07:00", "items": []}\n\n',
+                }
+            },
         },
         **problem_responses(401, 403, 422, 503),
     },
