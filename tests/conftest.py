@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.kafka_cleanup import delete_topics
 from thidua.local import kafka_broker
 
 TEST_PORT = int(os.environ.get("THIDUA_TEST_KAFKA_PORT", "39092"))
@@ -30,9 +31,13 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """Topics of one test never meet another test's."""
-    return f"t{uuid.uuid4().hex[:10]}."
+def topic_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Topics of one test never meet another test's; they are deleted after it (the tests'
+    Faust app ids and consumer groups start with the prefix too)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield prefix
+    if "kafka_bootstrap" in request.fixturenames:
+        delete_topics(f"127.0.0.1:{TEST_PORT}", prefix)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from tests.cluster.helpers import WRITE_ENV, dossier, recompute, unit
 from tests.integration.stack import running_stack
 from tests.integration.test_end_to_end import wait_for
 from tests.integration.tokens import dev_token
+from tests.kafka_cleanup import delete_topics
 from thidua.contracts.topics import Topic, physical
 from thidua.local.supervisor import Child, thidua_argv
 
@@ -80,13 +81,24 @@ def generation(tag: str, partitions: int) -> dict[str, str]:
     }
 
 
-def test_raise_partitions_with_a_new_generation(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_raise_partitions_with_a_new_generation(
+    kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     run = uuid.uuid4().hex[:6]
     old, new = generation(f"{run}a", 1), generation(f"{run}b", 4)
+    # generation 1 outlives its stack (the copy reads it); deleted when the test ends
+    request.addfinalizer(
+        lambda: delete_topics(
+            kafka_bootstrap, old["THIDUA_TOPIC_PREFIX"], old["THIDUA_SCORING_APP_ID"]
+        )
+    )
     chdb = {"THIDUA_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}"} | WRITE_ENV
     first = dossiers(0, 60)
     with httpx.Client(timeout=30) as client:
-        with running_stack(kafka_bootstrap, tmp_path / "g1", workers=2, env=old | chdb) as stack:
+        g1 = running_stack(
+            kafka_bootstrap, tmp_path / "g1", workers=2, env=old | chdb, keep_topics=True
+        )
+        with g1 as stack:
             post(client, stack.ingest_url, [unit(u) for u in UNITS], "vn.thidua.unit.upserted")
             post(client, stack.ingest_url, first, "vn.thidua.dvc.dossier.received")
             post(client, stack.ingest_url, first[:5], "vn.thidua.dvc.dossier.received")  # resent

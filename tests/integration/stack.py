@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.kafka_cleanup import delete_topics
 from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
 
 DEV_TOKEN_FILE = Path(__file__).resolve().parents[2] / "config" / "ingest-sources.example.yaml"
@@ -58,9 +59,11 @@ def running_stack(
     workers: int = 1,
     start: bool = True,
     env: dict[str, str] | None = None,
+    keep_topics: bool = False,
 ) -> Iterator[Stack]:
     """The processes, started (or, with ``start=False``, ready for ``stack.start()``);
-    ``env`` overrides the settings (e.g. another topic generation)."""
+    ``env`` overrides the settings (e.g. another topic generation). Its topics (and its
+    scoring app's) are deleted at the end unless ``keep_topics``."""
     tag = uuid.uuid4().hex[:8]
     ingest_port, api_port = free_port(), free_port()
     env = {
@@ -116,3 +119,5 @@ def running_stack(
         yield stack
     finally:
         stop_all(stack.children)
+        if not keep_topics:
+            delete_topics(bootstrap, env["THIDUA_TOPIC_PREFIX"], env["THIDUA_SCORING_APP_ID"])

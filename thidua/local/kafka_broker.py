@@ -299,9 +299,29 @@ def _launch(cfg: BrokerConfig, libs: Path) -> subprocess.Popen[bytes]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_more_open_files,
     )
     cfg.pid_file.write_text(str(proc.pid))
     return proc
+
+
+OPEN_FILES = 262_144
+
+
+def _more_open_files() -> None:
+    """In the broker's process, before Java starts: a broker keeps every partition's segment
+    open, so a long-lived test broker with tens of thousands of partitions exhausts a 20,000
+    limit and shuts down ("Too many open files"). Raise the limit (the hard one too when
+    allowed, e.g. as root)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for wanted in ((OPEN_FILES, max(hard, OPEN_FILES)), (max(soft, min(hard, OPEN_FILES)), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, wanted)
+            return
+        except (ValueError, OSError):
+            continue
 
 
 def _await(cfg: BrokerConfig, proc: subprocess.Popen[bytes], deadline: float) -> bool:
