@@ -174,7 +174,7 @@ def test_dashboard_over_time_closed_units_provisional_plan(live: LiveServer) -> 
         assert page.evaluate("document.getElementById('plan').hidden")  # 2025: final
         tiers = page.evaluate("[...document.getElementById('tier').options].map(o => o.value)")
         assert "district" in tiers
-        page.screenshot(screenshots_dir() / "dashboard-2025-closed-districts.png")
+        keep_screenshot(page, "dashboard-2025-closed-districts", height=900)
 
         page.evaluate(
             "(() => { const s = document.getElementById('period'); s.value = '2026';"
@@ -188,6 +188,6 @@ def test_dashboard_over_time_closed_units_provisional_plan(live: LiveServer) -> 
         assert "district" not in tiers and "commune" in tiers
         label = page.evaluate("document.getElementById('period').selectedOptions[0].text")
         assert label == "Năm 2026 (tạm tính)"
-        shot = page.screenshot(screenshots_dir() / "dashboard-2026-provisional.png")
+        shot = keep_screenshot(page, "dashboard-2026-provisional", height=900)
         assert page.console == []
     assert shot.stat().st_size > 10_000
