@@ -238,11 +238,11 @@ class KpiService:
     async def recompute(self) -> dict[str, Any]:
         """``thidua recompute`` on this engine: every standard period from the raw events,
         compared with the streaming results (on the ClickHouse thread: reads wait)."""
-        from services.scoring.recompute import compare_report, report_json
+        from services.scoring.recompute import LIVE_SETTLE, compare_report, report_json
         from thidua.store.periods_index import standard_periods
 
         periods = standard_periods(now_local(), self.plans)
-        future = self.pool.submit(compare_report, self.client, self.plans, periods)
+        future = self.pool.submit(compare_report, self.client, self.plans, periods, LIVE_SETTLE)
         return report_json(await asyncio.wrap_future(future))
 
     def close(self) -> None:
