@@ -13,7 +13,6 @@ from services.api.service import KpiService
 from services.api.views import PeriodView, now_local, rfc3339
 from thidua.contracts.events import Tier
 from thidua.contracts.periods import Period, PeriodError, parse_period
-from thidua.contracts.scorecard import Scorecard
 
 
 def previous_period(period: Period) -> str | None:
@@ -30,18 +29,6 @@ def previous_period(period: Period) -> str | None:
         return parse_period(candidate).id
     except PeriodError:
         return None
-
-
-def _closing(view: PeriodView, card: Scorecard) -> dict[str, Any]:
-    """SPEC §7.2: when a unit closed in the period and whom its data counts for since."""
-    closed_at = card.unit.closed_at
-    successor = card.unit.successor_id if closed_at or not card.unit.active else None
-    known = view.by_unit.get(successor) if successor else None
-    return {
-        "closed_at": rfc3339(closed_at) if closed_at else None,
-        "successor_id": successor,
-        "successor_name": known.unit.name if known else None,
-    }
 
 
 _ENCODED: OrderedDict[tuple[Any, ...], tuple[bytes, str]] = OrderedDict()
@@ -100,7 +87,7 @@ def matrix(
                 "score": card.score,
                 "criteria_met": card.criteria_met,
                 "criteria_total": card.criteria_total,
-                **_closing(view, card),
+                **view.closing(card),
                 "cells": [
                     {  # in the order of "criteria", which holds ids and targets
                         "value": r.value,

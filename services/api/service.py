@@ -235,14 +235,15 @@ class KpiService:
     async def blocks(self, period: Period, tier: Tier) -> list[str]:
         return (await self.view(period)).blocks(tier)
 
-    async def recompute(self) -> dict[str, Any]:
+    async def recompute(self, settle: bool = False) -> dict[str, Any]:
         """``thidua recompute`` on this engine: every standard period from the raw events,
         compared with the streaming results (on the ClickHouse thread: reads wait)."""
         from services.scoring.recompute import LIVE_SETTLE, compare_report, report_json
         from thidua.store.periods_index import standard_periods
 
         periods = standard_periods(now_local(), self.plans)
-        future = self.pool.submit(compare_report, self.client, self.plans, periods, LIVE_SETTLE)
+        waits = LIVE_SETTLE if settle else ()  # thidua recompute asks for it on a live stack
+        future = self.pool.submit(compare_report, self.client, self.plans, periods, waits)
         return report_json(await asyncio.wrap_future(future))
 
     def close(self) -> None:

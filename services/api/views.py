@@ -86,7 +86,7 @@ class PeriodView:
                 "criteria_met": card.criteria_met,
                 "criteria_total": card.criteria_total,
                 "no_data": list(card.no_data),
-                **self._closing(card),
+                **self.closing(card),
             }
             for card in self.ranked(tier, block)
             if card.rank is not None
@@ -100,7 +100,7 @@ class PeriodView:
             "items": items,
         }
 
-    def _closing(self, card: Scorecard) -> dict[str, Any]:
+    def closing(self, card: Scorecard) -> dict[str, Any]:
         """SPEC §7.2: when the unit closed, and whom its data counts for since (by name too,
         as the period shows it: the successor may be of another tier)."""
         closed_at = card.unit.closed_at
@@ -136,7 +136,7 @@ class PeriodView:
             "tier": card.unit.tier.value,
             "block": card.unit.block,
             "active": card.unit.active,
-            **self._closing(card),
+            **self.closing(card),
             "period": self.period.id,
             "generated_at": self.generated_at,
             **self.plan_fields,

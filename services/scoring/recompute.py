@@ -467,7 +467,7 @@ def _through_api(busy: str) -> dict[str, Any]:
 
     api = ApiSettings()
     host = "127.0.0.1" if api.api_host in ("0.0.0.0", "::") else api.api_host
-    url = f"http://{host}:{api.api_port}/v1/recompute"
+    url = f"http://{host}:{api.api_port}/v1/recompute?settle=true"
     known = api.write_tokens()
     token = known[0] if known else api.local_write_token()
     headers = {"authorization": f"Bearer {token}"} if token else {}

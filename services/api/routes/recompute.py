@@ -3,9 +3,9 @@ may open the chDB path, so `thidua recompute` asks here)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from services.api.deps import Service, WriteAccess
 from services.api.problems import problem_responses
@@ -26,6 +26,12 @@ router = APIRouter(tags=["recompute"], dependencies=[WriteAccess])
     ),
     responses=problem_responses(401, 403),
 )
-async def post_recompute(service: Service) -> Json:
-    doc: dict[str, Any] = await service.recompute()
+async def post_recompute(
+    service: Service,
+    settle: Annotated[
+        bool,
+        Query(description="compare again, after 2, 4 and 8 s, the periods that differ (live)"),
+    ] = False,
+) -> Json:
+    doc: dict[str, Any] = await service.recompute(settle)
     return Json(doc)
