@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from tests.api import data
 from tests.api.browser import DashboardPage, chromium_binary
-from tests.api.conftest import LiveServer, keep_screenshot, screenshots_dir
+from tests.api.conftest import LiveServer, keep_screenshot
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import Tier
 
