@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from services.ingest import metrics
 from services.ingest.registry import OrganRegistry
@@ -96,13 +96,7 @@ class ProcedureCatalogue(OrganRegistry):
 
     def _backfill(self) -> None:
         """The DVC topic from its beginning to its end as of now, procedures only."""
-        consumer = KafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            metrics_enabled=False,
-        )
+        consumer = self._reader()
         try:
             numbers = consumer.partitions_for_topic(self._history) or set()
             partitions = [TopicPartition(self._history, n) for n in sorted(numbers)]

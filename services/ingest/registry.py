@@ -112,14 +112,18 @@ class OrganRegistry:
                 log.warning("registry consumer failed, retrying: %s", exc)
                 self._stop.wait(1.0)
 
-    def _consume(self) -> None:
-        consumer = KafkaConsumer(
+    def _reader(self) -> KafkaConsumer:
+        """A consumer without a group, from the beginning: every replica reads everything."""
+        return KafkaConsumer(
             bootstrap_servers=self._bootstrap,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metrics_enabled=False,
         )
+
+    def _consume(self) -> None:
+        consumer = self._reader()
         try:
             partitions = self._partitions(consumer)
             if not partitions:  # stopped before the topic existed
