@@ -12,13 +12,14 @@ WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml README.md* ./
-RUN mkdir -p thidua services \
-    && touch thidua/__init__.py services/__init__.py \
+RUN mkdir -p thidua services tools \
+    && touch thidua/__init__.py services/__init__.py tools/__init__.py \
     && pip install . \
     && pip uninstall -y thidua-cds
 
 COPY thidua ./thidua
 COPY services ./services
+COPY tools ./tools
 COPY config ./config
 RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /var/lib/thidua thidua \

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.kafka_cleanup import delete_topics
-from thidua.local import kafka_broker
+from tools.local import kafka_broker
 
 TEST_PORT = int(os.environ.get("THIDUA_TEST_KAFKA_PORT", "39092"))
 TEST_DATA = Path(os.environ.get("THIDUA_TEST_KAFKA_DIR", "/tmp/thidua-test-kafka"))

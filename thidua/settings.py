@@ -133,8 +133,9 @@ class WriterSettings(CommonSettings):
     )
 
 
-class ApiSettings(WriterSettings):
-    """The api hosts the writer in embedded mode, so it reads the writer's settings too."""
+class ApiSettings(CommonSettings):
+    """The api's settings. On chDB the writer runs in the api's process with its own
+    ``WriterSettings`` (``tools.embedded``): ``writer_embedded`` only says whether it does."""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

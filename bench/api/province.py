@@ -9,7 +9,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.writer.rows import EVENTS_RAW, KPI_COUNTERS, event_row
+from services.writer.rows import EVENTS_RAW, KPI_COUNTERS, event_row
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import CanonicalEvent, EventType, Tier
 from thidua.contracts.periods import LOCAL_TZ

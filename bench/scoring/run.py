@@ -4,7 +4,7 @@
                                           [--probes 40] [--bootstrap 127.0.0.1:39092] [--json]
 
 1. produce N canonical events (as ingest writes them) to fresh prefixed topics. The
-   ``province`` workload is the simulated province (thidua.simulate: registry, staff,
+   ``province`` workload is the simulated province (tools.simulate: registry, staff,
    procedures, then 2025's flows with corrections, resends and late sends); ``stress`` is the
    broker tests' mix (every type equally often, a third of the events correcting an entity,
    indicators re-observed hundreds of times);
@@ -48,7 +48,7 @@ from thidua.contracts.events import CanonicalEvent  # noqa: E402
 from thidua.contracts.periods import LOCAL_TZ  # noqa: E402
 from thidua.contracts.plans import default_plans  # noqa: E402
 from thidua.contracts.topics import SOURCE_TOPICS, physical  # noqa: E402
-from thidua.local.supervisor import spawn, wait_ready  # noqa: E402
+from tools.local.supervisor import spawn, wait_ready  # noqa: E402
 
 
 def say(line: str) -> None:

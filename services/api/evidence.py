@@ -5,7 +5,7 @@ to the scorecard's numerator and denominator exactly.
 Per entity: its id, the winning version's event time, source and id, how many versions it had
 (all but the winner superseded), the fields that decided whether it counts, and whether it is
 in the numerator and the denominator. The conditions are the batch recompute's own
-(``services.scoring.recompute``), not restated here, and so is the attribution of SPEC §7.2: an
+(``thidua.store.recompute``), not restated here, and so is the attribution of SPEC §7.2: an
 item counts for the owner of its unit (the unit, or its successor once it is closed) on the
 item's day — a flow's winning version's local day, a stock's last day before the unit's end.
 The SQL reads the candidates (the unit and every unit whose data may count for it); the
@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds
 from thidua.contracts.criteria import Criterion
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ, Period
 from thidua.contracts.registry import Registry
 from thidua.store.kpi import read_registry
+from thidua.store.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds
 
 _START = "fromUnixTimestamp64Micro({start_us:Int64}, 'UTC')"
 _END = "fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')"

@@ -1,9 +1,12 @@
-"""`thidua api`: the api process — and, on chDB, the ClickHouse writer inside it."""
+"""`thidua api`: the api process. On chDB the ClickHouse writer must live in this process
+(one process per chDB path): the console script (``tools.embedded``) passes it in as a
+*companion*, so the api itself never imports another service."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Protocol
 
 import uvicorn
 from clickhouse_connect.driver.client import Client
@@ -18,42 +21,33 @@ from thidua.store.migrations import migrate
 log = logging.getLogger(__name__)
 
 
-def start_writer(settings: ApiSettings, client: Client, app: FastAPI) -> Any:
-    """Start the embedded writer (one per chDB path: it must live in this process); its
-    refreshes invalidate the api's cache and push SSE updates."""
-    try:
-        from services.scoring.heap import collect_rarely
-        from services.scoring.writer import Writer
-    except ImportError as exc:
-        log.warning(
-            "the ClickHouse writer is not available (%s): the api serves what is already in "
-            "ClickHouse and nothing new will arrive",
-            exc,
-        )
-        return None
-    writer = Writer(
-        settings,
-        client,
-        app.state.service.plans,
-        on_refresh=[app.state.on_refresh],
-        on_results=[app.state.service.accept],
-    )
-    app.state.writer = writer
-    collect_rarely()
-    writer.start()
-    log.info("embedded writer started")
-    return writer
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
-def build(settings: ApiSettings, client: Client) -> tuple[FastAPI, Any]:
-    """The app and, when ``settings.run_writer``, the writer feeding it (started); otherwise
-    the app watches ClickHouse for what a writer elsewhere materializes."""
+# Starts something beside the app on its client (the embedded writer), or returns None.
+Companion = Callable[[Client, FastAPI], Stoppable | None]
+
+
+def build(
+    settings: ApiSettings, client: Client, companion: Companion | None = None
+) -> tuple[FastAPI, Stoppable | None]:
+    """The app and, when ``settings.run_writer``, the companion feeding it (started);
+    otherwise the app watches ClickHouse for what a writer elsewhere materializes."""
     app = create_app(settings, client, writer=None, watch=not settings.run_writer)
-    writer = start_writer(settings, client, app) if settings.run_writer else None
-    return app, writer
+    started = None
+    if settings.run_writer:
+        if companion is None:
+            log.warning(
+                "no writer runs in this process: the api serves what is already in "
+                "ClickHouse and nothing new will arrive"
+            )
+        else:
+            started = companion(client, app)
+    return app, started
 
 
-def run() -> None:
+def run(companion: Companion | None = None) -> None:
     settings = ApiSettings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -62,7 +56,7 @@ def run() -> None:
         log.warning("no THIDUA_API_WRITE_TOKENS: every write (silences, recompute) will be refused")
     client = get_client(settings.clickhouse_dsn)
     migrate(client, cluster=settings.clickhouse_cluster)
-    app, writer = build(settings, client)
+    app, started = build(settings, client, companion)
     try:
         uvicorn.run(
             app,
@@ -74,5 +68,5 @@ def run() -> None:
             **uvicorn_options(settings),
         )
     finally:
-        if writer is not None:
-            writer.stop()
+        if started is not None:
+            started.stop()

@@ -238,8 +238,8 @@ class KpiService:
     async def recompute(self, settle: bool = False) -> dict[str, Any]:
         """``thidua recompute`` on this engine: every standard period from the raw events,
         compared with the streaming results (on the ClickHouse thread: reads wait)."""
-        from services.scoring.recompute import LIVE_SETTLE, compare_report, report_json
         from thidua.store.periods_index import standard_periods
+        from thidua.store.recompute import LIVE_SETTLE, compare_report, report_json
 
         periods = standard_periods(now_local(), self.plans)
         waits = LIVE_SETTLE if settle else ()  # thidua recompute asks for it on a live stack

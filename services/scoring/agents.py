@@ -36,8 +36,6 @@ import orjson
 from faust.tables.base import Collection
 from faust.types import TP, AppT
 
-from services.ingest.dlq import dead_letter, located
-from services.scoring.heap import frozen_after
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
@@ -49,10 +47,12 @@ from services.scoring.processors import (
     contribution,
     exact,
 )
-from services.scoring.processors.decode import Envelope, Refused, decode
 from services.scoring.processors.measures import normalise
 from services.scoring.processors.state import kept
 from thidua.contracts.events import EventType, entity_key
+from thidua.decode import Envelope, Refused, decode
+from thidua.dlq import dead_letter, located
+from thidua.heap import frozen_after
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.scoring.agents import DeadLetters, Scorer
-from services.scoring.heap import FULL_COLLECT_SECONDS, collect_frozen
 from services.scoring.metrics import ScoringMetrics
 from thidua.contracts.plans import load_plans
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
+from thidua.heap import FULL_COLLECT_SECONDS, collect_frozen
 from thidua.http_guard import SECURITY_HEADERS
 from thidua.settings import ScoringSettings
 

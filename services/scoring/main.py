@@ -12,8 +12,8 @@ import logging
 import faust
 
 from services.scoring.app import create_app
-from services.scoring.heap import collect_rarely
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
+from thidua.heap import collect_rarely
 from thidua.kafka_admin import cluster_durability, ensure_topics
 from thidua.settings import ScoringSettings
 

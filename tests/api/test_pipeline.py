@@ -25,7 +25,8 @@ from tests.api.sse_client import events
 from thidua.contracts.events import CanonicalEvent
 from thidua.contracts.topics import Topic, physical, topic_for
 from thidua.kafka_admin import ensure_topics
-from thidua.settings import ApiSettings
+from thidua.settings import ApiSettings, WriterSettings
+from tools.embedded import embedded_writer
 
 pytestmark = pytest.mark.integration
 PARAMS = {"tier": "commune", "period": "2026-Q1"}
@@ -55,14 +56,15 @@ def test_writer_refresh_reaches_readers_and_streams(
     ch: Client, kafka_bootstrap: str, topic_prefix: str, producer: KafkaProducer
 ) -> None:
     ensure_topics(kafka_bootstrap, topic_prefix, 2)
-    settings = ApiSettings(
+    common = dict(
         clickhouse_dsn="chdb:///unused",
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix=topic_prefix,
         topic_partitions=2,
-        writer_embedded=True,
-        writer_group=f"{topic_prefix}writer",
-        writer_batch_seconds=0.2,
+    )
+    settings = ApiSettings(**common, writer_embedded=True)
+    writer_settings = WriterSettings(
+        **common, writer_group=f"{topic_prefix}writer", writer_batch_seconds=0.2
     )
     # units registered in 2026: the 2025 data of the other tests stays as it was
     for unit_id, name in (("X7", "UBND xã Kim Bình"), ("X8", "UBND phường Minh Xuân")):
@@ -73,8 +75,8 @@ def test_writer_refresh_reaches_readers_and_streams(
         )
     producer.flush()
 
-    app, writer = build(settings, ch)
-    assert writer is not None, "services.scoring.writer must be importable"
+    app, writer = build(settings, ch, embedded_writer(writer_settings))
+    assert writer is not None
     try:
         with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=30) as http:
             _wait(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from thidua.local import kafka_broker
-from thidua.local.kafka_broker import BrokerConfig
+from tools.local import kafka_broker
+from tools.local.kafka_broker import BrokerConfig
 
 FIRST_PORT = 39192
 

@@ -28,8 +28,8 @@ from tests.integration.test_end_to_end import wait_for
 from tests.integration.tokens import dev_token
 from thidua.contracts.topics import SOURCE_TOPICS, physical
 from thidua.kafka_admin import Durability
-from thidua.local import kafka_broker
-from thidua.local.kafka_broker import BrokerConfig
+from tools.local import kafka_broker
+from tools.local.kafka_broker import BrokerConfig
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from tests.integration.test_end_to_end import wait_for
 from tests.integration.tokens import dev_token
 from tests.kafka_cleanup import delete_topics
 from thidua.contracts.topics import Topic, physical
-from thidua.local.supervisor import Child, thidua_argv
+from tools.local.supervisor import Child, thidua_argv
 
 pytestmark = pytest.mark.integration
 

@@ -29,7 +29,7 @@ PROCESSES: dict[str, tuple[str, type[BaseSettings], str]] = {
     "ingest": ("thidua.settings:IngestSettings", shared.IngestSettings, "ingest_port"),
     "scoring": ("thidua.settings:ScoringSettings", shared.ScoringSettings, "scoring_port"),
     "writer": (
-        "services.scoring.writer.main:StandaloneWriterSettings",
+        "services.writer.main:StandaloneWriterSettings",
         shared.WriterSettings,
         "writer_metrics_port",
     ),
@@ -123,7 +123,7 @@ def test_compose_runs_every_process_and_the_real_servers(compose: dict[str, Any]
 def test_compose_commands_are_cli_subcommands(compose: dict[str, Any]) -> None:
     from typer.main import get_command
 
-    from thidua.cli import app
+    from tools.cli import app
 
     commands = set(get_command(app).commands)  # type: ignore[attr-defined]
     for name, service in compose["services"].items():
@@ -159,7 +159,7 @@ def test_compose_files_exist_in_the_image(compose: dict[str, Any]) -> None:
 def test_compose_simulator_vars_are_cli_options(compose: dict[str, Any]) -> None:
     from typer.main import get_command
 
-    from thidua.cli import app
+    from tools.cli import app
 
     simulate = get_command(app).commands["simulate"]  # type: ignore[attr-defined]
     envvars = {p.envvar for p in simulate.params if getattr(p, "envvar", None)}

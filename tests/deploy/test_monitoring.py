@@ -41,7 +41,7 @@ def exported() -> set[str]:
     import services.api.metrics  # noqa: F401
     import services.ingest.metrics  # noqa: F401
     import services.notify.metrics  # noqa: F401
-    import services.scoring.writer.metrics  # noqa: F401
+    import services.writer.metrics  # noqa: F401
     from services.scoring.metrics import ScoringMetrics
 
     names: set[str] = set()

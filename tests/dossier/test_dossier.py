@@ -19,17 +19,17 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
 from services.api.app import create_app
-from services.scoring.recompute import recompute_period
-from services.scoring.writer.rows import EVENTS_RAW, event_row
+from services.writer.rows import EVENTS_RAW, event_row
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.periods import Period
 from thidua.contracts.plans import Plans, default_plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.settings import ApiSettings
-from thidua.simulate.generator import generate
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
+from thidua.store.recompute import recompute_period
+from tools.simulate.generator import generate
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,15 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.scoring.processors import fold
-from services.scoring.writer.rows import EVENTS_RAW, KPI_COUNTERS, event_row
+from services.writer.rows import EVENTS_RAW, KPI_COUNTERS, event_row
 from tests.store.builders import event, unit
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.plans import default_plans
 from thidua.settings import ApiSettings
-from thidua.simulate.generator import generate
-from thidua.simulate.registry import default_registry
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
+from tools.simulate.generator import generate
+from tools.simulate.registry import default_registry
 
 E = EventType
 INDICATORS = default_plans().indicator_ids()

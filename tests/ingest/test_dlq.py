@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaProducer
 
-from services.ingest.dlq import dead_letter, replay, send_to_dlq
 from tests.ingest.conftest import consume
 from thidua.contracts.events import CanonicalEvent, EventType
+from thidua.dlq import dead_letter, replay, send_to_dlq
 from thidua.kafka_admin import ensure_topics
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,6 @@ from clickhouse_connect.driver.client import Client
 from starlette.testclient import TestClient
 
 from services.ingest.app import create_app
-from services.scoring.recompute import recompute_period
 from tests.ingest.conftest import BATCH, DVC, REGISTRY, consume
 from tests.store.builders import insert_events
 from thidua.contracts.events import CanonicalEvent
@@ -22,6 +21,7 @@ from thidua.contracts.plans import default_plans
 from thidua.settings import IngestSettings
 from thidua.store.client import get_client
 from thidua.store.migrations import migrate
+from thidua.store.recompute import recompute_period
 
 pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}

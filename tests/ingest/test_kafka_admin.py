@@ -47,7 +47,7 @@ def test_durability_follows_the_cluster_size() -> None:
 
 
 def test_a_local_cluster_numbers_its_nodes_and_shares_one_id(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from thidua.local.kafka_broker import _write_config, bootstrap_of, cluster
+    from tools.local.kafka_broker import _write_config, bootstrap_of, cluster
 
     nodes = cluster(tmp_path, 40000, brokers=3)
     assert [(n.node_id, n.port, n.controller_port) for n in nodes] == [

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.kafka_cleanup import delete_topics
-from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
+from tools.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
 
 DEV_TOKEN_FILE = Path(__file__).resolve().parents[2] / "config" / "ingest-sources.example.yaml"
 # The api's writes (POST /v1/recompute, silences) always need a write token (SPEC §7.3).

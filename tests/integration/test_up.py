@@ -57,7 +57,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     }
     log = (tmp_path / "up.log").open("w+b")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "thidua.cli", "up"],
+        [sys.executable, "-m", "tools.cli", "up"],
         cwd=ROOT,
         env=env,
         stdout=log,

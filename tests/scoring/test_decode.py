@@ -9,9 +9,8 @@ from typing import Any
 
 import orjson
 
-from services.scoring.processors.decode import Envelope, decode_valid
-from services.scoring.processors.measures import validated_data
 from thidua.contracts.events import CanonicalEvent
+from thidua.decode import Envelope, decode_valid, validated_data
 
 from .workload import make_events, province_events
 

@@ -1,4 +1,4 @@
-"""The worker's garbage-collection policy (``services.scoring.heap``)."""
+"""The worker's garbage-collection policy (``thidua.heap``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.scoring.heap import collect_frozen, frozen_after
+from thidua.heap import collect_frozen, frozen_after
 
 
 class Node:

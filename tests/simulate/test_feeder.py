@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from thidua.simulate.feeder import (
+from tools.simulate.feeder import (
     BATCH_CONTENT_TYPE,
     Credential,
     FeedError,
@@ -17,8 +17,8 @@ from thidua.simulate.feeder import (
     ProgressPrinter,
     feed,
 )
-from thidua.simulate.generator import generate
-from thidua.simulate.main import credentials_from_file, run_live
+from tools.simulate.generator import generate
+from tools.simulate.main import credentials_from_file, run_live
 
 from .receiver import receiver
 

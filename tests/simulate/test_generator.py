@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from thidua.contracts.events import DATA_MODELS, EventType, entity_key
-from thidua.simulate.generator import generate
-from thidua.simulate.live import live_events
+from tools.simulate.generator import generate
+from tools.simulate.live import live_events
 
 START, END = date(2025, 6, 1), date(2025, 7, 15)  # spans the 2025-07-01 reform
 

@@ -12,8 +12,8 @@ from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.measures import FLOW_MEASURES
 from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import UnitInfo, build_scorecard, rank_by_tier
-from thidua.simulate.generator import generate
-from thidua.simulate.registry import default_registry
+from tools.simulate.generator import generate
+from tools.simulate.registry import default_registry
 
 processors = pytest.importorskip("services.scoring.processors")
 

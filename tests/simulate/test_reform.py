@@ -13,15 +13,15 @@ import pytest
 
 from thidua.contracts.events import EventType, Tier
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.simulate.generator import generate
-from thidua.simulate.model import LAG_WEEKS, lag_end, propensities
-from thidua.simulate.registry import (
+from tools.simulate.generator import generate
+from tools.simulate.model import LAG_WEEKS, lag_end, propensities
+from tools.simulate.registry import (
     DEPARTMENT_REFORM_DAY,
     REFORM_DAY,
     RegistryUnit,
     default_registry,
 )
-from thidua.simulate.stocks import procedure_events, staff_events
+from tools.simulate.stocks import procedure_events, staff_events
 
 START, END = date(2025, 2, 20), date(2025, 8, 25)
 SEED = 11

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from thidua.contracts.events import Tier
-from thidua.simulate.registry import (
+from tools.simulate.registry import (
     DEFAULT_REGISTRY_FILE,
     DEPARTMENT_REFORM_DAY,
     REFORM_DAY,

@@ -11,12 +11,12 @@ from clickhouse_connect.driver.client import Client
 from services.api.schemas import ScorecardOut
 from services.api.views import PeriodView
 from services.scoring.processors import fold
-from services.scoring.recompute import compare_report, recompute_period
 from tests.store.builders import event, insert_counters, insert_events, unit
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.periods import parse_period
 from thidua.contracts.plans import default_plans
 from thidua.store import kpi
+from thidua.store.recompute import compare_report, recompute_period
 
 
 def dossier(did: str, when: str, unit_id: str = "P", **fields: Any) -> CanonicalEvent:

@@ -14,8 +14,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from kafka import KafkaProducer
 
-from services.scoring.recompute import compare_report
-from services.scoring.writer import Writer
+from services.writer import Writer
 from tests.store.test_recompute import PERIODS, province
 from tests.store.test_writer import send_event
 from tests.store.test_writer_process import free_port
@@ -23,6 +22,7 @@ from thidua.contracts.periods import parse_period
 from thidua.contracts.plans import default_plans
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import WriterSettings
+from thidua.store.recompute import compare_report
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_streaming_through_faust_agrees_with_recompute(
         "THIDUA_LOG_LEVEL": "WARNING",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "thidua.cli", "scoring"],
+        [sys.executable, "-m", "tools.cli", "scoring"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -10,13 +10,14 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from services.scoring.processors import fold
-from services.scoring.recompute import compare, compare_report, recompute_period, run
 from tests.store.builders import event, insert_counters, insert_events, unit
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.periods import parse_period
 from thidua.contracts.plans import default_plans
 from thidua.contracts.scorecard import Scorecard
 from thidua.store import kpi
+from thidua.store.recompute import compare, compare_report, recompute_period
+from tools.recompute import run
 
 E = EventType
 
@@ -290,7 +291,7 @@ def test_cli_asks_the_api_when_it_owns_the_engine(client: Client, chdb_dsn: str)
             "THIDUA_API_PORT": str(live.port),
             "THIDUA_API_WRITE_TOKENS": f'["{token}"]',
         }
-        command = [sys.executable, "-m", "thidua.cli", "recompute"]
+        command = [sys.executable, "-m", "tools.cli", "recompute"]
         agreed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         assert agreed.returncode == 0, agreed.stdout + agreed.stderr
         assert "asking the api" in agreed.stderr

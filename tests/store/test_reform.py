@@ -14,16 +14,16 @@ import yaml
 from clickhouse_connect.driver.client import Client
 
 from services.scoring.processors import fold
-from services.scoring.recompute import compare_report
 from tests.store.builders import insert_counters, insert_events
 from tests.store.reform import PERIODS, activity, reform_province, registry
 from thidua.contracts.events import CanonicalEvent, Tier
 from thidua.contracts.periods import LOCAL_TZ, parse_period
 from thidua.contracts.plans import DEFAULT_PLANS_DIR, default_plans, load_plans
 from thidua.contracts.scorecard import Scorecard
-from thidua.simulate.generator import generate
 from thidua.store import kpi
 from thidua.store.periods_index import standard_periods
+from thidua.store.recompute import compare_report
+from tools.simulate.generator import generate
 
 PLANS = default_plans()
 

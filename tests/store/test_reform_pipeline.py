@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.recompute import compare_report
-from services.scoring.writer import Writer
+from services.writer import Writer
 from tests.scoring.harness import Worker, create_topics, produce
 from tests.store.reform import PERIODS, activity, registry
 from tests.store.test_reform import PLANS, accepted, load, results
@@ -21,6 +20,7 @@ from thidua.contracts.periods import parse_period
 from thidua.contracts.topics import Topic
 from thidua.kafka_admin import ensure_topics
 from thidua.settings import WriterSettings
+from thidua.store.recompute import compare_report
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.writer.refresh import Refresher
+from services.writer.refresh import Refresher
 from tests.store.builders import insert_counters, insert_events, unit
 from thidua.contracts.plans import default_plans
 

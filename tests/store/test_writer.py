@@ -12,7 +12,7 @@ from clickhouse_connect.driver.client import Client
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from prometheus_client import REGISTRY
 
-from services.scoring.writer import Writer
+from services.writer import Writer
 from tests.store.builders import event, unit
 from thidua.contracts.events import CanonicalEvent, EventType
 from thidua.contracts.plans import default_plans

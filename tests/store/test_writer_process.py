@@ -50,7 +50,7 @@ def tracebacks_not_from_kafka_python(output: str) -> list[str]:
 
 
 def test_tracebacks_of_kafka_python_alone_are_left_out() -> None:
-    ours = "2026-11-26 03:52:25,987 ERROR services.scoring.writer.writer: boom\nTraceback (x)\n"
+    ours = "2026-11-26 03:52:25,987 ERROR services.writer.writer: boom\nTraceback (x)\n"
     theirs = "2026-11-26 03:52:25,987 ERROR kafka.net.transport: closing\nTraceback (y)\n"
     bare = "Traceback (most recent call last):\n  ValueError\n"
     assert tracebacks_not_from_kafka_python(theirs + "2026-11-26 03:52:26,000 INFO a: b\n") == []
@@ -87,7 +87,7 @@ def test_standalone_writer_process(kafka_bootstrap: str, topic_prefix: str, tmp_
         "THIDUA_WRITER_METRICS_PORT": str(port),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "thidua.cli", "writer"],
+        [sys.executable, "-m", "tools.cli", "writer"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

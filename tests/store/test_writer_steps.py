@@ -9,9 +9,9 @@ import orjson
 import pytest
 from kafka.structs import TopicPartition
 
-from services.scoring.writer.batch import Batch, DeadLetter
-from services.scoring.writer.decode import Router
-from services.scoring.writer.rows import ALERTS, EVENTS_RAW, KPI_COUNTERS, Undecodable
+from services.writer.batch import Batch, DeadLetter
+from services.writer.decode import Router
+from services.writer.rows import ALERTS, EVENTS_RAW, KPI_COUNTERS, Undecodable
 from tests.store.builders import event, unit
 from thidua.contracts.events import EventType
 from thidua.contracts.measures import FLOW_MEASURES

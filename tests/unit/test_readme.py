@@ -8,14 +8,14 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 import services.notify.settings
-import services.scoring.writer.main
+import services.writer.main
 import thidua.settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_documented() -> None:
-    modules = (thidua.settings, services.notify.settings, services.scoring.writer.main)
+    modules = (thidua.settings, services.notify.settings, services.writer.main)
     classes = {
         cls
         for module in modules

@@ -9,9 +9,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_services_and_thidua_pass_mypy_strict(tmp_path: Path) -> None:
+def test_base_services_and_tools_pass_mypy_strict(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), "services", "thidua"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--cache-dir",
+            str(tmp_path),
+            "services",
+            "thidua",
+            "tools",
+            "bench",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

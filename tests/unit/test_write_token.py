@@ -13,7 +13,7 @@ from thidua.settings import ApiSettings, local_write_token_file
 def test_up_makes_a_private_write_token_recompute_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from thidua.local.up import _local_write_token
+    from tools.local.up import _local_write_token
 
     monkeypatch.setenv("THIDUA_VAR_DIR", str(tmp_path / "var"))
     assert ApiSettings().local_write_token() is None

@@ -3,7 +3,7 @@
 A plan file names measures as numerators and denominators; the plan loader checks each name
 and kind against this catalogue at start, so a typo is refused instead of reading zero. The
 processors (``services/scoring/processors/measures.py``) and the batch recompute
-(``services/scoring/recompute.py``) compute exactly these names (tests/scoring checks it).
+(``thidua/store/recompute.py``) compute exactly these names (tests/scoring checks it).
 
 Flows are summed over the days inside a period; stocks are per-day deltas summed over every
 day before the instant evaluated (docs/DESIGN.md, "Measures").

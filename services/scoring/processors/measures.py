@@ -18,11 +18,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Protocol
 
-import orjson
-
 from thidua.contracts.criteria import indicator_measures
 from thidua.contracts.events import (
-    DATA_MODELS,
     CanonicalEvent,
     EventType,
     Program,
@@ -31,6 +28,7 @@ from thidua.contracts.events import (
 )
 from thidua.contracts.index766 import dossier_measures
 from thidua.contracts.periods import LOCAL_TZ
+from thidua.decode import validated_data
 
 from .state import FIELDS, Completion, EntityState, Version
 
@@ -357,19 +355,6 @@ def _added(known: Contribution, delta: Contribution) -> Contribution:
     total = dict(known)
     add_into(total, delta)
     return {key: value for key, value in total.items() if value != 0}
-
-
-def validated_data(event: CanonicalEvent) -> dict[str, Any]:
-    """``event.data`` checked against its type's model as JSON (the wire form: strict, yet an
-    enum is its string value), normalised to JSON types. (``model_validate_json`` and
-    ``model_dump`` without their wrappers: this runs for every event.)"""
-    model_class = DATA_MODELS[event.type]
-    model = model_class.__pydantic_validator__.validate_json(orjson.dumps(event.data))
-    # (absent optional dossier fields stay absent, as in events.validate_data and decode.py)
-    exclude_none = event.type is EventType.DOSSIER_RECEIVED
-    return model_class.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
-        model, mode="json", exclude_none=exclude_none
-    )
 
 
 def difference(new: Mapping[CounterKey, Number], old: Mapping[CounterKey, Number]) -> Contribution:

@@ -17,7 +17,7 @@ def _logging(level: str) -> None:
 
 
 def _broker(data_dir: Path, port: int, controller_port: int | None):  # type: ignore[no-untyped-def]
-    from thidua.local.kafka_broker import BrokerConfig
+    from tools.local.kafka_broker import BrokerConfig
 
     return BrokerConfig(data_dir=data_dir, port=port, controller_port=controller_port or port + 1)
 
@@ -25,7 +25,7 @@ def _broker(data_dir: Path, port: int, controller_port: int | None):  # type: ig
 @kafka_app.command("fetch")
 def kafka_fetch() -> None:
     """Fetch the broker's jars from Maven Central into the cache."""
-    from thidua.local.kafka_broker import fetch
+    from tools.local.kafka_broker import fetch
 
     fetch()
 
@@ -40,7 +40,7 @@ def kafka_start(
     ),
 ) -> None:
     """Start a broker (or a cluster of ``--brokers``) in the background; returns when it answers."""
-    from thidua.local.kafka_broker import bootstrap_of, cluster, start_cluster
+    from tools.local.kafka_broker import bootstrap_of, cluster, start_cluster
 
     if brokers == 1:
         nodes = [_broker(data_dir, port, controller_port)]
@@ -57,7 +57,7 @@ def kafka_stop(
     brokers: int = typer.Option(1, min=1, max=9, help="as given to start"),
 ) -> None:
     """Stop the broker (or cluster) started from ``data_dir``."""
-    from thidua.local.kafka_broker import cluster, stop_cluster
+    from tools.local.kafka_broker import cluster, stop_cluster
 
     nodes = [_broker(data_dir, port, None)] if brokers == 1 else cluster(data_dir, port, brokers)
     stopped = stop_cluster(nodes)
@@ -74,9 +74,9 @@ def kafka_regenerate(
 ) -> None:
     """Copy the source topics of THIDUA_TOPIC_PREFIX into a new generation with more
     partitions (docs/SCALING.md: raising the partition count)."""
-    from thidua.regenerate import regenerate
-    from thidua.regenerate import reset_counters as clear_counters
     from thidua.settings import CommonSettings
+    from tools.regenerate import regenerate
+    from tools.regenerate import reset_counters as clear_counters
 
     settings = CommonSettings()
     _logging(settings.log_level)
@@ -134,14 +134,15 @@ def notify() -> None:
 def api() -> None:
     """Run the api service (and, on chDB, the ClickHouse writer inside it)."""
     from services.api.main import run
+    from tools.embedded import embedded_writer
 
-    run()
+    run(companion=embedded_writer())
 
 
 @app.command()
 def writer() -> None:
     """Run the ClickHouse writer on its own (beside a ClickHouse server)."""
-    from services.scoring.writer.main import run
+    from services.writer.main import run
 
     run()
 
@@ -151,7 +152,7 @@ def up(
     simulate_units: bool = typer.Option(True, help="feed a simulated province"),
 ) -> None:
     """Start the whole stack locally on the embedded defaults and feed it."""
-    from thidua.local.up import run
+    from tools.local.up import run
 
     run(simulate=simulate_units)
 
@@ -159,7 +160,7 @@ def up(
 @app.command("replay-dlq")
 def replay_dlq() -> None:
     """Replay the dead-letter topic once the cause is fixed."""
-    from services.ingest.dlq import replay_cli
+    from thidua.dlq import replay_cli
 
     replay_cli()
 
@@ -196,8 +197,8 @@ def simulate(
     ),
 ) -> None:
     """Post a simulated province's events to ingest."""
-    from thidua.simulate.main import run
-    from thidua.simulate.registry import DEFAULT_REGISTRY_FILE
+    from tools.simulate.main import run
+    from tools.simulate.registry import DEFAULT_REGISTRY_FILE
 
     run(
         ingest_url=ingest_url,
@@ -221,7 +222,7 @@ def simulate(
 @app.command()
 def recompute() -> None:
     """Recompute every KPI from raw events in ClickHouse SQL and compare with streaming."""
-    from services.scoring.recompute import run
+    from tools.recompute import run
 
     run()
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from kafka import KafkaProducer
 
-from services.scoring.writer import metrics
+from services.writer import metrics
 from thidua.contracts.results import result_message
 from thidua.contracts.scorecard import Scorecard
 from thidua.contracts.topics import Topic, physical

@@ -15,8 +15,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.writer import metrics
-from services.scoring.writer.rows import TableSpec
+from services.writer import metrics
+from services.writer.rows import TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Dead-letter step: a message the writer cannot store goes to the dead-letter topic with its
 reason, before its offset is committed (SPEC §4: nothing accepted is ever lost). The format
-and the replay are ingest's (``services.ingest.dlq``): ``thidua replay-dlq`` re-produces the
+and the replay are ingest's (``thidua.dlq``): ``thidua replay-dlq`` re-produces the
 letter to its original topic once the cause is fixed."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from kafka import KafkaProducer
 
-from services.ingest.dlq import located, send_to_dlq
-from services.scoring.writer import metrics
-from services.scoring.writer.batch import DeadLetter
+from services.writer import metrics
+from services.writer.batch import DeadLetter
+from thidua.dlq import located, send_to_dlq
 
 log = logging.getLogger(__name__)
 

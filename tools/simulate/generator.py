@@ -17,10 +17,10 @@ from typing import Any
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.contracts.plans import default_plans
-from thidua.simulate.flows import unit_day_events
-from thidua.simulate.model import flow_share, local_midnight, propensities, rng_for
-from thidua.simulate.registry import RegistryUnit, default_registry
-from thidua.simulate.stocks import all_stock_events
+from tools.simulate.flows import unit_day_events
+from tools.simulate.model import flow_share, local_midnight, propensities, rng_for
+from tools.simulate.registry import RegistryUnit, default_registry
+from tools.simulate.stocks import all_stock_events
 
 DEFAULT_SEED = 154  # Kế hoạch 154/KH-UBND
 DEFAULT_START = date(2025, 1, 1)

@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from thidua.contracts.events import EventType, Tier
-from thidua.simulate.model import Propensity, envelope, office_time, poisson, rng_for
-from thidua.simulate.registry import RegistryUnit
+from tools.simulate.model import Propensity, envelope, office_time, poisson, rng_for
+from tools.simulate.registry import RegistryUnit
 
 Scheduled = tuple[date, dict[str, Any]]
 

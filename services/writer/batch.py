@@ -13,8 +13,8 @@ from typing import Any
 
 from kafka.structs import TopicPartition
 
-from services.scoring.writer.decode import Decoded
-from services.scoring.writer.rows import TableSpec
+from services.writer.decode import Decoded
+from services.writer.rows import TableSpec
 
 
 @dataclass(frozen=True, slots=True)

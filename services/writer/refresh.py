@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from clickhouse_connect.driver.client import Client
 
-from services.scoring.writer import metrics
+from services.writer import metrics
 from thidua.contracts.periods import ROLLING_30D, Period, parse_period, today
 from thidua.contracts.plans import Plans
 from thidua.contracts.scorecard import Scorecard

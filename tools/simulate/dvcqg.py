@@ -20,7 +20,7 @@ from typing import Any
 
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.simulate.model import rng_for
+from tools.simulate.model import rng_for
 
 PROCEDURES_PATH = "/v1/dvcqg/procedures"
 DOSSIERS_PATH = "/v1/dvcqg/dossiers"

@@ -3,7 +3,7 @@
 Communes and wards come from the ``vietnam-provinces`` package (2-level administration after
 the 2025 reform: Tuyên Quang, code 08, merged with Hà Giang — 124 communes/wards, from
 2025-07-01). Provincial departments, the 18 pre-2025 districts/cities of both former provinces
-and a few enterprises come from :mod:`thidua.simulate.province`.
+and a few enterprises come from :mod:`tools.simulate.province`.
 
 The reform is modelled as history, never erased: each unit is a list of dated versions
 (name, block, active, successor) and the simulator sends each version at its day.
@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from thidua.contracts.events import Tier
-from thidua.simulate import province as pv
-from thidua.simulate.province import DEPARTMENT_REFORM_DAY, REFORM_DAY
+from tools.simulate import province as pv
+from tools.simulate.province import DEPARTMENT_REFORM_DAY, REFORM_DAY
 
 DEFAULT_REGISTRY_FILE = Path(__file__).resolve().parents[2] / "config" / "units-tuyen-quang.yaml"
 PROVINCE_CODE = 8

@@ -20,11 +20,11 @@ import orjson
 import yaml
 
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.simulate.dvcqg import PortalConverter
-from thidua.simulate.feeder import Credential, Feeder, feed, print_progress
-from thidua.simulate.generator import DEFAULT_SEED, DEFAULT_START, generate
-from thidua.simulate.live import live_events
-from thidua.simulate.registry import load_registry, write_registry
+from tools.simulate.dvcqg import PortalConverter
+from tools.simulate.feeder import Credential, Feeder, feed, print_progress
+from tools.simulate.generator import DEFAULT_SEED, DEFAULT_START, generate
+from tools.simulate.live import live_events
+from tools.simulate.registry import load_registry, write_registry
 
 log = logging.getLogger(__name__)
 DEFAULT_INGEST_URL = "http://127.0.0.1:8001"

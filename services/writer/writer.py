@@ -19,14 +19,14 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.scoring.writer import metrics
-from services.scoring.writer.batch import Batch, DeadLetter
-from services.scoring.writer.decode import Router
-from services.scoring.writer.dlq import send_dead_letters
-from services.scoring.writer.refresh import Refresher, RefreshListener, ResultsListener
-from services.scoring.writer.results import results_publisher
-from services.scoring.writer.rows import Undecodable
-from services.scoring.writer.sink import Stopped, write_rows
+from services.writer import metrics
+from services.writer.batch import Batch, DeadLetter
+from services.writer.decode import Router
+from services.writer.dlq import send_dead_letters
+from services.writer.refresh import Refresher, RefreshListener, ResultsListener
+from services.writer.results import results_publisher
+from services.writer.rows import Undecodable
+from services.writer.sink import Stopped, write_rows
 from thidua.contracts.measures import FLOW_MEASURES
 from thidua.contracts.plans import Plans
 from thidua.settings import WriterSettings

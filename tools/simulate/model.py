@@ -16,7 +16,7 @@ from typing import Any
 
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.simulate.registry import RegistryUnit
+from tools.simulate.registry import RegistryUnit
 
 SPECVERSION = "1.0"
 PLAN_START = date(2021, 1, 1)

@@ -34,7 +34,7 @@ class Child:
 
 def thidua_argv(*args: str) -> list[str]:
     """Run the console script through the current interpreter (works inside any venv)."""
-    return [sys.executable, "-m", "thidua.cli", *args]
+    return [sys.executable, "-m", "tools.cli", *args]
 
 
 def spawn(child: Child, base_env: Mapping[str, str]) -> Child:

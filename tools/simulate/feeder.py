@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import httpx
 import orjson
 
-from thidua.simulate.dvcqg import DOSSIERS_PATH, PROCEDURES_PATH, PortalConverter
+from tools.simulate.dvcqg import DOSSIERS_PATH, PROCEDURES_PATH, PortalConverter
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_BODY_BYTES = 5 * 1024 * 1024

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any, NamedTuple
 
-from services.scoring.writer import rows
+from services.writer import rows
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import local_day
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical

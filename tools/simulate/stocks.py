@@ -12,14 +12,14 @@ from typing import Any
 
 from thidua.contracts.criteria import CriteriaConfig
 from thidua.contracts.events import EventType, Tier
-from thidua.simulate.model import (
+from tools.simulate.model import (
     Propensity,
     envelope,
     local_midnight,
     office_time,
     rng_for,
 )
-from thidua.simulate.registry import REFORM_DAY, RegistryUnit
+from tools.simulate.registry import REFORM_DAY, RegistryUnit
 
 Timed = tuple[datetime, dict[str, Any]]
 

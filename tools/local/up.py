@@ -20,8 +20,6 @@ from pathlib import Path
 import httpx
 
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.local import kafka_broker
-from thidua.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
 from thidua.settings import (
     ApiSettings,
     IngestSettings,
@@ -30,6 +28,8 @@ from thidua.settings import (
     local_chdb_dsn,
     local_write_token_file,
 )
+from tools.local import kafka_broker
+from tools.local.supervisor import Child, spawn, stop_all, thidua_argv, wait_ready
 
 VAR = Path(os.environ.get("THIDUA_VAR_DIR", "var"))
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ
-from thidua.simulate.flows import BUILDERS, RATES, _Day
-from thidua.simulate.model import envelope, propensities, rng_for
-from thidua.simulate.registry import RegistryUnit, default_registry
+from tools.simulate.flows import BUILDERS, RATES, _Day
+from tools.simulate.model import envelope, propensities, rng_for
+from tools.simulate.registry import RegistryUnit, default_registry
 
 MOOD_SECONDS = 180
 Clock = Callable[[], datetime]

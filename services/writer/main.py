@@ -8,9 +8,9 @@ from types import FrameType
 
 from pydantic import Field
 
-from services.scoring.heap import collect_rarely
-from services.scoring.writer.writer import Writer
+from services.writer.writer import Writer
 from thidua.contracts.plans import load_plans
+from thidua.heap import collect_rarely
 from thidua.http_guard import serve_metrics
 from thidua.settings import WriterSettings
 from thidua.store.client import get_client

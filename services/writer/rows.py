@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from services.scoring.processors.decode import Envelope, Refused, decode
 from thidua.contracts.events import CanonicalEvent, entity_key, unit_of
+from thidua.decode import Envelope, Refused, decode
 
 
 class Undecodable(ValueError):

@@ -1,7 +1,7 @@
 """One pydantic pass over a canonical event's bytes: the envelope and its type's data together
 (a union told apart by ``type``), in JSON mode as ingest validated them.
 
-``CanonicalEvent.from_bytes`` then ``measures.validated_data`` validate the same event in two
+``CanonicalEvent.from_bytes`` then :func:`validated_data` validate the same event in two
 passes with a JSON round trip between them; for the events that are valid (all of them, unless
 something other than ingest writes the topics) this is one. An event this pass refuses is
 decoded the two-pass way, which tells an undecodable envelope from invalid data.
@@ -20,12 +20,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Union
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 
 from thidua.contracts.events import DATA_MODELS, CanonicalEvent, EventType
-
-from .measures import validated_data
 
 # (typing_extensions': pydantic wants it before Python 3.12; called with names made here,
 # which a type checker cannot follow)
@@ -153,3 +152,16 @@ def decode(raw: bytes | None) -> tuple[Envelope, dict[str, Any]]:
         return Envelope.of(event), validated_data(event)
     except (ValueError, KeyError, TypeError) as exc:
         raise Refused("invalid", exc) from exc
+
+
+def validated_data(event: CanonicalEvent) -> dict[str, Any]:
+    """``event.data`` checked against its type's model as JSON (the wire form: strict, yet an
+    enum is its string value), normalised to JSON types. (``model_validate_json`` and
+    ``model_dump`` without their wrappers: this runs for every event.)"""
+    model_class = DATA_MODELS[event.type]
+    model = model_class.__pydantic_validator__.validate_json(orjson.dumps(event.data))
+    # (absent optional dossier fields stay absent, as in events.validate_data and decode.py)
+    exclude_none = event.type is EventType.DOSSIER_RECEIVED
+    return model_class.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+        model, mode="json", exclude_none=exclude_none
+    )
