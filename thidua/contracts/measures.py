@@ -112,6 +112,21 @@ _INDICATOR = re.compile(r"^indicator\.[A-Z][0-9]{2}\.(num|den)$")
 FLOW_MEASURES: frozenset[str] = frozenset(n for n, m in CATALOGUE.items() if m.kind == "flow")
 
 
+def _kind_of_types() -> dict[EventType, Kind]:
+    """Each event type's kind, from its measures: the processors fold a flow type's versions
+    and a stock type's differently, so one type's measures must all be of one kind."""
+    kinds: dict[EventType, Kind] = {EventType.INDICATOR_OBSERVED: "stock"}  # indicator pairs
+    for m in CATALOGUE.values():
+        if kinds.setdefault(m.event_type, m.kind) != m.kind:
+            raise ValueError(f"{m.event_type.value} has both flow and stock measures")
+    return kinds
+
+
+TYPE_KINDS: dict[EventType, Kind] = _kind_of_types()
+FLOW_TYPES: frozenset[EventType] = frozenset(t for t, k in TYPE_KINDS.items() if k == "flow")
+STOCK_TYPES: frozenset[EventType] = frozenset(t for t, k in TYPE_KINDS.items() if k == "stock")
+
+
 def kind_of(measure: str) -> Kind | None:
     """The measure's kind; an indicator's pair (``indicator.Cxx.num|den``) is a stock; None:
     not a measure scoring keeps."""

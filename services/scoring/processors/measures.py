@@ -27,6 +27,7 @@ from thidua.contracts.events import (
     to_utc_micros,
 )
 from thidua.contracts.index766 import dossier_measures
+from thidua.contracts.measures import FLOW_TYPES, STOCK_TYPES
 from thidua.contracts.periods import LOCAL_TZ
 from thidua.decode import validated_data
 
@@ -36,19 +37,6 @@ Number = int | Decimal
 CounterKey = tuple[str, str, str]  # (unit_id, measure, day as YYYY-MM-DD)
 Contribution = dict[CounterKey, Number]
 
-FLOW_TYPES = frozenset(
-    {
-        EventType.DOSSIER_RECEIVED,
-        EventType.DOSSIER_RATED,
-        EventType.DOCUMENT_SENT,
-        EventType.WORKFILE_CLOSED,
-        EventType.REPORT_SUBMITTED,
-        EventType.INSPECTION_COMPLETED,
-    }
-)
-STOCK_TYPES = frozenset(
-    {EventType.PROCEDURE_UPSERTED, EventType.STAFF_UPSERTED, EventType.INDICATOR_OBSERVED}
-)
 _CBCCVC = frozenset({StaffCategory.CIVIL_SERVANT.value, StaffCategory.PUBLIC_EMPLOYEE.value})
 _TRAINED = {p.value: f"cbccvc_trained_{p.value}" for p in Program}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
