@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from thidua.contracts.events import CanonicalEvent
 
 from .measures import (
-    FLOW_TYPES,
-    STOCK_TYPES,
     Contribution,
     CounterKey,
     Number,
@@ -28,8 +26,6 @@ from .measures import (
 from .state import Completion, EntityState, Version
 
 __all__ = [
-    "FLOW_TYPES",
-    "STOCK_TYPES",
     "Completion",
     "Contribution",
     "CounterKey",
