@@ -27,17 +27,10 @@ from thidua.contracts.events import EventType
 from thidua.contracts.periods import LOCAL_TZ, Period
 from thidua.contracts.registry import Registry
 from thidua.store.kpi import read_registry
-from thidua.store.recompute import _FLOWS, _PROCEDURE, _STAFF, _bounds
+from thidua.store.recompute import CONDITIONS, bounds
 
 _START = "fromUnixTimestamp64Micro({start_us:Int64}, 'UTC')"
 _END = "fromUnixTimestamp64Micro({end_us:Int64}, 'UTC')"
-_CONDITIONS: dict[str, tuple[EventType, str]] = {
-    measure: (event_type, condition)
-    for event_type, (_unit_field, measures) in _FLOWS.items()
-    for measure, condition in measures
-}
-_CONDITIONS.update({m: (EventType.PROCEDURE_UPSERTED, c) for m, c in _PROCEDURE})
-_CONDITIONS.update({m: (EventType.STAFF_UPSERTED, c) for m, c in _STAFF})
 
 # The fields shown as deciding, per type, and the entity's id field.
 _DECIDING: dict[EventType, tuple[str, tuple[str, ...]]] = {
@@ -211,15 +204,15 @@ def query(
         sql = _indicator_sql(criterion.id)
     else:
         num_measure, den_measure = criterion.measures(tier)
-        event_type, num = _CONDITIONS[num_measure]
-        _, den = _CONDITIONS[den_measure]
+        event_type, num = CONDITIONS[num_measure]
+        _, den = CONDITIONS[den_measure]
         if event_type is EventType.STAFF_UPSERTED:
             sql = _staff_sql(num, den)
         else:
             sql = _event_sql(event_type, criterion.kind == "flow", num, den)
     flow = criterion.kind == "flow"
     parameters = {
-        **_bounds(period.start_day, period.end_day if flow else until),
+        **bounds(period.start_day, period.end_day if flow else until),
         "units": candidates(registry, unit_id),
     }
     rows = client.query(sql, parameters=parameters).result_rows

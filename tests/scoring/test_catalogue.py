@@ -58,3 +58,11 @@ def test_a_type_with_both_kinds_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(measures, "CATALOGUE", mixed)
     with pytest.raises(ValueError, match="both flow and stock"):
         measures._kind_of_types()
+
+
+def test_the_batch_recompute_computes_exactly_the_catalogue() -> None:
+    from thidua.store.recompute import CONDITIONS
+
+    assert set(CONDITIONS) == set(measures.CATALOGUE)
+    for name, (event_type, _) in CONDITIONS.items():
+        assert measures.CATALOGUE[name].event_type is event_type

@@ -133,6 +133,14 @@ _STAFF = [
     ("cbccvc_trained_data_analytics", f"{_CBCCVC} AND has(programs, 'data_analytics')"),
 ]
 
+# Each measure's event type and SQL condition over the winning version ``w`` (the api's
+# evidence lists the events behind a figure with the same conditions).
+CONDITIONS: dict[str, tuple[EventType, str]] = {
+    **{m: (t, c) for t, (_, pairs) in _FLOWS.items() for m, c in pairs},
+    **{m: (EventType.PROCEDURE_UPSERTED, c) for m, c in _PROCEDURE},
+    **{m: (EventType.STAFF_UPSERTED, c) for m, c in _STAFF},
+}
+
 
 def _pairs(measures: Sequence[tuple[str, str]]) -> str:
     return ", ".join(f"('{m}', toFloat64({cond}))" for m, cond in measures)
@@ -245,13 +253,13 @@ def recompute_measures(
 ) -> dict[str, dict[str, float]]:
     """unit → measure → value for every unit standing in ``period``."""
     flows: dict[str, dict[str, float]] = {}
-    parameters = {**_bounds(period.start_day, period.end_day), **_intervals(registry)}
+    parameters = {**bounds(period.start_day, period.end_day), **_intervals(registry)}
     for owner, measure, value in client.query(flows_sql(), parameters=parameters).result_rows:
         flows.setdefault(str(owner), {})[str(measure)] = float(value)
     stocks: dict[date, dict[str, dict[str, float]]] = {}
     for until in sorted({s.until for s in standings.values()}):
         at = stocks[until] = {}
-        rows = client.query(stocks_sql(), parameters=_bounds(until, until)).result_rows
+        rows = client.query(stocks_sql(), parameters=bounds(until, until)).result_rows
         on = until - timedelta(days=1)
         for unit, measure, value in rows:
             into = at.setdefault(registry.owner(str(unit), on), {})
@@ -262,7 +270,7 @@ def recompute_measures(
     }
 
 
-def _bounds(start: date, end: date) -> dict[str, Any]:
+def bounds(start: date, end: date) -> dict[str, Any]:
     return {"start_us": _micros(start), "end_us": _micros(end)}
 
 
