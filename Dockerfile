@@ -10,12 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, so a code change does not reinstall them: the runtime lock's exact versions,
+# each checked against its hash (scripts/lock.sh writes it from pyproject.toml's ranges).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
+
 COPY pyproject.toml README.md* ./
-RUN mkdir -p thidua services tools \
-    && touch thidua/__init__.py services/__init__.py tools/__init__.py \
-    && pip install . \
-    && pip uninstall -y thidua-cds
 
 COPY thidua ./thidua
 COPY services ./services

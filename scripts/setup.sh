@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup on a fresh Debian machine: system packages, the Python venv, Kafka's jars.
-# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: Chromium,
-# promtool (Debian package prometheus) and kustomize (built by Go into .venv/bin))
+# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: the packages of
+# requirements-test.lock instead of requirements.lock, Chromium, promtool (Debian package
+# prometheus) and kustomize (built by Go into .venv/bin))
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,9 +43,45 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   python3 -m venv .venv
 fi
-echo "==> pip install -e .[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# The Python packages come from the lock (scripts/lock.sh writes it from pyproject.toml's ranges):
+# exact versions with their hashes, so no new release in range (faust-streaming and aiokafka,
+# whose internals thidua/ patches, above all) reaches .venv until someone relocks and the tests
+# pass. Then the project itself, editable and --no-deps. A stamp in .venv holds the hash of what
+# was installed: when neither the lock nor pyproject.toml changed, nothing runs.
+PIP_VERSION=26.3
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+stamp_of() { cat "$1" pyproject.toml <(echo "pip $PIP_VERSION") | sha256sum | cut -d' ' -f1; }
+stamp=.venv/.thidua-lock
+installed="$(cat "$stamp" 2>/dev/null || true)"
+lock=requirements.lock
+# The test lock holds the runtime one at the same versions (tests/unit/test_lock.py): a venv set
+# up for the tests stays one and serves the stack too, so scripts/run.sh never undoes the work of
+# scripts/test.sh.
+if [ "$want_test" = 1 ] || [ "${installed%% *}" = requirements-test.lock ]; then
+  lock=requirements-test.lock
+fi
+if [ "$installed" != "$lock $(stamp_of "$lock")" ]; then
+  echo "==> pip install --require-hashes -r $lock"
+  "${pip[@]}" install -q "pip==$PIP_VERSION"
+  "${pip[@]}" install -q --require-hashes -r "$lock"
+  # What an older lock brought and this one no longer has goes, so .venv is exactly the lock.
+  extra="$("${pip[@]}" freeze --all --exclude-editable | .venv/bin/python -c '
+import re, sys
+norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+locked = {norm(line.split("==")[0]) for line in open(sys.argv[1]) if "==" in line}
+keep = locked | {"pip", "setuptools", "wheel", "thidua-cds"}
+for line in sys.stdin:
+    if "==" in line and norm(line.split("==")[0]) not in keep:
+        print(line.split("==")[0])
+' "$lock")"
+  if [ -n "$extra" ]; then
+    echo "==> pip uninstall (not in $lock): $(echo $extra)"
+    # shellcheck disable=SC2086
+    "${pip[@]}" uninstall -q -y $extra
+  fi
+  "${pip[@]}" install -q --no-deps -e .
+  echo "$lock $(stamp_of "$lock")" > "$stamp"
+fi
 
 echo "==> Apache Kafka jars (Maven Central)"
 .venv/bin/thidua kafka fetch
