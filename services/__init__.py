@@ -1,0 +1,1 @@
+"""The services: ingest, scoring, writer, notify, api (each its own process; none imports another)."""
