@@ -1,1 +1,2 @@
-"""The services: ingest, scoring, writer, notify, api (each its own process; none imports another)."""
+"""The services: ingest, scoring, writer, notify, api. Each is its own process and none
+imports another (tests/unit/test_layers.py)."""
