@@ -1,10 +1,9 @@
 """The single ClickHouse writer: Kafka → decode → batch → insert → commit → materialize → notify.
 
 One per ClickHouse store: inside the api process on chDB (embedded mode, sharing its client),
-or alone beside a ClickHouse server (``thidua writer``). It reads committed records only
-(Faust writes counters in transactions) and commits offsets only after the rows are stored,
-so a crash replays a batch and never loses one; replays collapse under the tables'
-ReplacingMergeTree keys.
+or alone beside a ClickHouse server (``thidua writer``). It commits offsets only after the
+rows are stored, so a crash replays a batch and never loses one; replays collapse under the
+tables' ReplacingMergeTree keys.
 """
 
 from __future__ import annotations
