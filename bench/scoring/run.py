@@ -68,8 +68,8 @@ def stage_produce(bootstrap: str, prefix: str, events: list[CanonicalEvent]) -> 
 
 def stage_raw_consumer(bootstrap: str, prefix: str, count: int, passes: int = 3) -> dict[str, Any]:
     """A plain aiokafka consumer over the same source partitions: the transport's ceiling.
-    A pass over 200,000 events lasts half a second, and single passes here ranged from 242,000
-    to 451,000 events/s: the fastest of ``passes`` passes is the ceiling, the others shown."""
+    A pass is short and single passes vary widely with the machine's other work: the fastest
+    of ``passes`` passes is the ceiling, the others shown."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from kafka import KafkaConsumer
 

@@ -251,7 +251,7 @@ class Writer:
 
         Materializing waits twice as long as the last one took, so it never takes more than
         a third of the machine's time from the scoring workers and the inserts (at every
-        flush it held a busy worker to half a core). Behind, it also waits
+        flush it starved the busy scoring workers). Behind, it also waits
         ``writer_refresh_seconds``: a backlog is stored at the speed of inserts. After a
         failure, 5 s."""
         if not self.refresher.pending:
