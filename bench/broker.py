@@ -1,7 +1,8 @@
 """The Kafka broker a benchmark runs on: its own by default, as the tests start theirs
 (``tests/conftest.py``), but on another port and folder, so a bench never loads the test
-suite's broker nor meets its topics. Reused when already running, else started here and
-stopped at the end; ``--bootstrap`` names a running broker instead, left as it is."""
+suite's broker nor meets its topics (nor takes the ports ``tests/cluster`` looks for, from
+39192 up). Reused when already running, else started here and stopped at the end;
+``--bootstrap`` names a running broker instead, left as it is."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from tools.local import kafka_broker
 
-PORT = int(os.environ.get("THIDUA_BENCH_KAFKA_PORT", "39192"))
+PORT = int(os.environ.get("THIDUA_BENCH_KAFKA_PORT", "38092"))
 DATA_DIR = Path(os.environ.get("THIDUA_BENCH_KAFKA_DIR", "/tmp/thidua-bench-kafka"))
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bench import broker
+from tests.cluster.conftest import FIRST_PORT
 from tests.conftest import TEST_DATA, TEST_PORT
 
 
 def test_the_benches_own_broker_is_not_the_tests() -> None:
     ports = {broker.PORT, broker.PORT + 1}  # the listener and the controller
     assert ports.isdisjoint({TEST_PORT, TEST_PORT + 1})
+    assert ports.isdisjoint(range(FIRST_PORT, FIRST_PORT + 1000))  # tests/cluster's search
     assert broker.DATA_DIR != TEST_DATA
 
 
