@@ -351,8 +351,7 @@ def create_app(
         # Batches of the changelog sends (agents._send): fewer, larger produce requests.
         producer_max_batch_size=512 * 1024,
         # At most this many records a fetch, so one batch of the agent. A counter several
-        # events of a batch change is published once: larger batches publish fewer counter
-        # messages, for the worker to send and the writer to store.
+        # events of a batch change is published once a batch: larger batches publish fewer.
         broker_max_poll_records=batch_size,
         # Up to 4 MiB a partition a fetch (with 1 MiB the worker waited for input while its
         # fetches were refilled).
