@@ -3,16 +3,15 @@
 Scoring makes many short-lived objects (each event's decoded form, state, contribution,
 messages) and keeps many long-lived ones (the remembered entity states), with no reference
 cycles among them: reference counting frees its garbage. The cyclic collector still walks
-every tracked object that survives a young collection, again and again as it ages: at
-Python's default thresholds about a quarter of the scoring time (bench/scoring: 43.9 → 31.6 µs
-an event with rarer passes, ``GC_THRESHOLDS``), and with those a further fifth (pure scoring of
-200,000 events, 27–33 → 25.5 µs an event) until each batch's survivors are frozen
-(``gc.freeze``: out of the collector's reach, at no cost) instead of walked.
+every tracked object that survives a young collection, again and again as it ages, for
+nothing. So its passes are rarer (``GC_THRESHOLDS``), and each batch's survivors are frozen
+(``gc.freeze``: out of the collector's reach, at no cost) instead of walked. The gain of each
+is in the commits that made them; the worker's figures in the README's benchmark table.
 
 What freezing risks is cyclic garbage made by others (an asyncio future's exception, say)
 that was alive when a batch ended: it is not collected while frozen. :func:`collect_frozen`
-unfreezes everything and collects it all, on a timer (``app``): a pause of ~0.6 s per million
-tracked objects, every ten minutes.
+unfreezes everything and collects it all, on a timer (``app``): a pause that grows with the
+tracked objects, so only every ten minutes.
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ FULL_COLLECT_SECONDS = 600.0
 
 def collect_rarely() -> None:
     """This process's cyclic collections at ``GC_THRESHOLDS``: the scoring worker, and the
-    writer's process (a batch's 20,000 rows outlive many young collections: at Python's
-    defaults the collector walked them again and again, decoding 15–20% slower)."""
+    writer's process (a batch's rows outlive many young collections: at Python's defaults
+    the collector walked them again and again, slowing the decoding down)."""
     gc.set_threshold(*GC_THRESHOLDS)
 
 

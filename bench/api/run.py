@@ -6,6 +6,9 @@ keep-alive clients hit ``/v1/rankings`` for every tier and a few periods, in two
 coordinated omission); *saturated* — each client sends again as soon as it has its answer
 (max requests/s; latency there is only queueing: clients / throughput). Prints p50/p99 and
 requests/s of both. Goal on the dev machine: p99 < 50 ms and ≥ 2,000 requests/s.
+
+No Kafka: the api runs without its writer (``writer_embedded=False``) and reads what
+``bench.api.province`` wrote into its chDB.
 """
 
 from __future__ import annotations
@@ -240,6 +243,7 @@ def main() -> int:
     os.environ["THIDUA_BENCH_MIX"] = args.mix  # read by paths() in the load processes
     os.environ["THIDUA_BENCH_UNITS"] = str(args.units)
 
+    print("broker: none (the api reads its own chDB; no writer, no Kafka)", file=sys.stderr)
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="thidua-bench-api-") as tmp:
         server = subprocess.Popen(

@@ -10,6 +10,9 @@ full-online procedure (each dossier's unit and channel are looked up, as in prod
     .venv/bin/python bench/ingest/run.py [--seconds 10] [--clients 4] [--workers 1]
                                          [--bootstrap HOST:PORT]
 
+Runs on the bench's own broker (``bench.broker``: started if needed, stopped at the end)
+unless ``--bootstrap`` names one; the run's topics are deleted at the end.
+
 Goal (issue 3): ≥ 20,000 events/s accepted, p99 < 100 ms, ≥ 50 % of the raw producer rate.
 Goal (issue 16): the DVCQG adapter ≥ 50 % of the CloudEvents rate.
 """
@@ -33,7 +36,9 @@ import orjson
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.broker import add_option, bench_broker  # noqa: E402
 from services.ingest.producer import PRODUCER_CONFIG  # noqa: E402
+from tests.kafka_cleanup import delete_topics  # noqa: E402
 from thidua.kafka_admin import ensure_topics  # noqa: E402
 
 TOKEN = "thidua-dev-dvc-token"
@@ -268,14 +273,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=1, help="ingest processes")
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("THIDUA_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
-    )
+    add_option(parser)
     args = parser.parse_args()
-    prefix = f"bench{uuid.uuid4().hex[:8]}."
-    ensure_topics(args.bootstrap, prefix, 4)
+    with bench_broker(args.bootstrap) as bootstrap:
+        prefix = f"bench{uuid.uuid4().hex[:8]}."
+        try:
+            run(args, bootstrap, prefix)
+        finally:
+            delete_topics(bootstrap, prefix)
+
+
+def run(args: argparse.Namespace, bootstrap: str, prefix: str) -> None:
+    ensure_topics(bootstrap, prefix, 4)
     port = free_port()
-    ingest = start_ingest(args.bootstrap, prefix, port, args.workers)
+    ingest = start_ingest(bootstrap, prefix, port, args.workers)
     try:
         drive(port, 1.5, args.clients)  # warm-up: connections, metadata, JIT-free caches
         cpu_before = process_tree_cpu(ingest.pid)
@@ -291,7 +302,7 @@ def main() -> None:
         ingest.wait(timeout=30)
     rate = accepted / args.seconds
     quantiles = statistics.quantiles(latencies, n=100)
-    raw = raw_producer_rate(args.bootstrap, prefix, max(accepted // 2, 50_000))
+    raw = raw_producer_rate(bootstrap, prefix, max(accepted // 2, 50_000))
     print(
         f"ingest  : {rate:,.0f} events/s accepted into Kafka "
         f"({accepted:,} events in {args.seconds:.0f} s, {len(latencies):,} requests of "

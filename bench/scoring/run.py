@@ -1,7 +1,10 @@
 """Scoring throughput with ClickHouse writes, beside a raw consumer, and freshness: one run.
 
     .venv/bin/python bench/scoring/run.py [--events 200000] [--workload province|stress]
-                                          [--probes 40] [--bootstrap 127.0.0.1:39092] [--json]
+                                          [--probes 40] [--bootstrap HOST:PORT] [--json]
+
+On the bench's own broker (``bench.broker``: started if needed, stopped at the end) unless
+``--bootstrap`` names one.
 
 1. produce N canonical events (as ingest writes them) to fresh prefixed topics. The
    ``province`` workload is the simulated province (tools.simulate: registry, staff,
@@ -39,6 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.broker import add_option, bench_broker  # noqa: E402
 from services.scoring.processors import fold  # noqa: E402
 from tests.integration.stack import Stack, running_stack  # noqa: E402
 from tests.integration.tokens import SIMULATOR_TOKEN  # noqa: E402
@@ -64,8 +68,8 @@ def stage_produce(bootstrap: str, prefix: str, events: list[CanonicalEvent]) -> 
 
 def stage_raw_consumer(bootstrap: str, prefix: str, count: int, passes: int = 3) -> dict[str, Any]:
     """A plain aiokafka consumer over the same source partitions: the transport's ceiling.
-    A pass over 200,000 events lasts half a second, and single passes here ranged from 242,000
-    to 451,000 events/s: the fastest of ``passes`` passes is the ceiling, the others shown."""
+    A pass is short and single passes vary widely with the machine's other work: the fastest
+    of ``passes`` passes is the ceiling, the others shown."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from kafka import KafkaConsumer
 
@@ -310,9 +314,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--workload", choices=("province", "stress"), default="province")
     parser.add_argument("--probes", type=int, default=40)
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("THIDUA_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
-    )
+    add_option(parser)
     parser.add_argument("--timeout", type=float, default=600, help="pipeline stage limit (s)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -325,18 +327,19 @@ def main() -> None:
     results: dict[str, Any] = {"workload": args.workload}
     tmp = tempfile.mkdtemp(prefix="thidua-bench-")
     try:
-        with running_stack(args.bootstrap, Path(tmp), start=False) as stack:
+        with (
+            bench_broker(args.bootstrap) as bootstrap,
+            running_stack(bootstrap, Path(tmp), start=False) as stack,
+        ):
             prefix = stack.env["THIDUA_TOPIC_PREFIX"]
-            results["prefix"] = prefix
-            create_topics(args.bootstrap, prefix)
+            results["broker"], results["prefix"] = bootstrap, prefix
+            create_topics(bootstrap, prefix)
             say("producing …")
-            results["produce"] = stage_produce(args.bootstrap, prefix, events)
+            results["produce"] = stage_produce(bootstrap, prefix, events)
             say("raw aiokafka consumer …")
-            results["raw_consumer"] = stage_raw_consumer(args.bootstrap, prefix, len(events))
+            results["raw_consumer"] = stage_raw_consumer(bootstrap, prefix, len(events))
             say("api + writer, ingest, then one scoring worker …")
-            results["pipeline"] = stage_pipeline(
-                stack, args.bootstrap, prefix, events, args.timeout
-            )
+            results["pipeline"] = stage_pipeline(stack, bootstrap, prefix, events, args.timeout)
             say(f"freshness, {args.probes} probes …")
             results["freshness"] = stage_freshness(stack, args.probes)
     except BaseException:

@@ -52,9 +52,9 @@ _last_freeze = 0.0
 def _freeze_long_lived() -> None:
     """Move what is alive now out of the cyclic GC's reach (``gc.freeze``).
 
-    A thousand units × 32 periods are ~560,000 long-lived objects without cycles (freed by
-    reference counting when a view is replaced); a full GC pass over them takes ~250 ms with
-    the GIL held, stalling every request, and reloads trigger such passes every few seconds.
+    A thousand units × 32 periods are hundreds of thousands of long-lived objects without
+    cycles (freed by reference counting when a view is replaced); a full GC pass walks them all
+    with the GIL held, stalling every request, and reloads trigger such passes every few seconds.
     Rate-limited, and after a young-generation pass, so that little cyclic garbage that is
     alive at that instant is frozen with them."""
     global _last_freeze

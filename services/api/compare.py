@@ -39,7 +39,8 @@ def matrix_encoded(
     view: PeriodView, previous: PeriodView | None, tier: Tier, block: str | None
 ) -> tuple[bytes, str]:
     """:func:`matrix` as JSON bytes and its ETag, kept while the views are current (a
-    commune matrix is ~1 MB of JSON: encoded once per recompute, not once per read)."""
+    commune matrix, every commune × every criterion, is large: encoded once per recompute, not
+    once per read)."""
     key = (
         view.period.id,
         id(view),

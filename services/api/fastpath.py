@@ -1,7 +1,7 @@
 """The hot read, served before the framework: a ranking already in memory.
 
 Dashboards and portals poll ``/v1/rankings``; once a period is cached the answer is bytes
-in memory, and FastAPI's routing and dependency solving would cost several times the work
+in memory, and FastAPI's routing and dependency solving would cost more than the work
 itself. This ASGI layer answers exactly those requests — same bytes, same auth, same
 metrics — and hands everything else (cold or stale periods, errors, cookies) to the app.
 """

@@ -15,10 +15,8 @@ only after every message it caused is acknowledged by the broker. A crash can th
 the changelogs *ahead* of the committed offsets, never behind: the events are scored again and
 change nothing, and a counter message lost with the crash is repaired by the reconcile.
 
-Exactly-once (Kafka transactions) was the first design; Faust 0.15's transactional commits
-around its post-restore seek left counters off by one now and then after a SIGKILL
-(the abandoned attempt is in git history: commit bc3b0c5), and the transactions cost
-throughput. Nothing here needs them.
+So nothing here needs Kafka transactions (exactly-once was the first design; why it went is
+in git history: commit bf74660).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``thidua scoring``: run one Faust scoring worker until SIGTERM/SIGINT.
 
 Faust's worker installs the signal handlers: on SIGTERM it stops consuming, lets the batch in
-hand finish, commits its transactions and leaves the consumer group, so the partitions move to
-the other workers at once.
+hand finish and leaves the consumer group, so the partitions move to the other workers at once
+(they score again from the last committed positions, which changes nothing: ``agents``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The single ClickHouse writer: Kafka → decode → batch → insert → commit → materialize → notify.
 
 One per ClickHouse store: inside the api process on chDB (embedded mode, sharing its client),
-or alone beside a ClickHouse server (``thidua writer``). It reads committed records only
-(Faust writes counters in transactions) and commits offsets only after the rows are stored,
-so a crash replays a batch and never loses one; replays collapse under the tables'
-ReplacingMergeTree keys.
+or alone beside a ClickHouse server (``thidua writer``). It commits offsets only after the
+rows are stored, so a crash replays a batch and never loses one; replays collapse under the
+tables' ReplacingMergeTree keys.
 """
 
 from __future__ import annotations
@@ -252,7 +251,7 @@ class Writer:
 
         Materializing waits twice as long as the last one took, so it never takes more than
         a third of the machine's time from the scoring workers and the inserts (at every
-        flush it held a busy worker to half a core). Behind, it also waits
+        flush it starved the busy scoring workers). Behind, it also waits
         ``writer_refresh_seconds``: a backlog is stored at the speed of inserts. After a
         failure, 5 s."""
         if not self.refresher.pending:

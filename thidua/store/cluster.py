@@ -4,7 +4,7 @@ Migrations are written once, for one node; in cluster mode each statement is rew
 (a few statement shapes, no general SQL parsing): ``ON CLUSTER`` on every DDL, so one migrate
 reaches every replica through Keeper, and every MergeTree-family engine becomes its
 ``Replicated*`` twin, with its replica path in Keeper built from the server's own macros
-(``{shard}``, ``{replica}``; deploy/k8s/clickhouse-cluster defines them). A statement of
+(``{shard}``, ``{replica}``; deploy/k8s/components/clickhouse-cluster defines them). A statement of
 another shape is refused rather than run on one node only; tests/store/test_cluster_schema.py
 has ClickHouse's parser check every migration in both modes.
 """

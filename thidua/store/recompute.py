@@ -371,7 +371,8 @@ def _compare(client: Client, plans: Plans, period: Period) -> tuple[int, list[Di
     return units, diff_cards(period.id, streaming, batch)
 
 
-# A live stack settles within seconds (writer batches of 0.5 s, scoring's freshness p99 < 1 s).
+# A live stack settles within seconds (the writer's ``writer_batch_seconds``, then scoring's
+# freshness: the README's benchmark table).
 LIVE_SETTLE = (2.0, 4.0, 8.0)
 
 

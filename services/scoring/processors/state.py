@@ -39,7 +39,7 @@ FIELDS: dict[EventType, tuple[str, ...]] = {
 
 class Version(NamedTuple):
     """One accepted event about an entity: its order, its identity, the fields measures read.
-    (Tuples: made for every event, and a frozen dataclass costs several times as much.)"""
+    (Tuples: made for every event, and a frozen dataclass costs much more to make.)"""
 
     time_us: int
     seq: int
@@ -161,9 +161,8 @@ def kept(encoded: bytes) -> bytes:
 
     orjson writes into a buffer of a page or more and shrinks it when done; a result that is
     kept holds its whole page: 4 KiB of memory per stored value and a page fault at each
-    encoding (bench/scoring, 200,000 events: the worker peaked at 1,459 MB and 18,600 events/s;
-    with the copies at 366–384 MB and 24,600–28,600/s). The copy is the exact size; the buffer
-    is freed and its page used again by the next encoding."""
+    encoding, which multiplied the worker's memory and slowed it down. The copy is the exact
+    size; the buffer is freed and its page used again by the next encoding."""
     return bytes(memoryview(encoded))
 
 
