@@ -114,11 +114,10 @@ def create_app(
         # Batches of the changelog sends (agents._send): fewer, larger produce requests.
         producer_max_batch_size=512 * 1024,
         # At most this many records a fetch, so one batch of the agent. A counter several
-        # events of a batch change is published once: 4,000 → 20,000 cut the counter messages
-        # of bench/scoring's 200,000 events from 185,000 to 114,000 (21,500 → 28,000 events/s).
+        # events of a batch change is published once a batch: larger batches publish fewer.
         broker_max_poll_records=batch_size,
-        # Up to 4 MiB a partition a fetch (1 MiB: the worker waited for input a quarter of
-        # the time while its fetches were refilled; bench/scoring 17,000 → 20,400 events/s).
+        # Up to 4 MiB a partition a fetch (with 1 MiB the worker waited for input while its
+        # fetches were refilled).
         consumer_max_fetch_size=4 * 1024 * 1024,
         topic_partitions=settings.topic_partitions,
         # Topics Faust declares itself (its assignor's leader topic) replicate like ours
