@@ -34,6 +34,13 @@ import orjson
 from faust.tables.base import Collection
 from faust.types import TP, AppT
 
+from services.scoring.faust_internals import (
+    Checkpoint,
+    clear_store,
+    store_partitions,
+    store_values,
+    store_writer,
+)
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.positions import Positions, Verdict
 from services.scoring.processors import (
@@ -148,6 +155,7 @@ class Scorer:
         in_flight: int = 6,
     ) -> None:
         self.app = app
+        self.checkpoint = Checkpoint(app)
         self.start_offsets = start_offsets
         self.seek = seek
         self.positions: Positions[TP] = Positions()
@@ -260,12 +268,12 @@ class Scorer:
             actives = self.app.assignor.assigned_actives()
             sources = {tp for tp in actives if tp.topic in self.source_topics}
             partitions = {tp.partition for tp in sources}
-            truth = rebuild_counters(self.entities.data, partitions)
+            truth = rebuild_counters(self.entities, partitions)
             published = self.counters.data
-            where = getattr(published, "_key_partition", {})
+            where = store_partitions(self.counters)
             outgoing: list[Outgoing] = []
             counter_topic = self.counters.changelog_topic.get_topic_name()
-            put = _putter(self.counters)
+            put = store_writer(self.counters)
             for (partition, unit_id, measure, day), total in truth.items():
                 key = counter_key(unit_id, measure, day, partition)
                 raw = published.get(key)
@@ -274,7 +282,7 @@ class Scorer:
                 value = counter_value(unit_id, measure, day, partition, total)
                 put(partition, key, value)
                 outgoing.append(Outgoing(counter_topic, partition, key, value))
-            for key, raw in list(published.data.items()):
+            for key, raw in list(store_values(self.counters).items()):
                 if where.get(key) not in partitions or counter_number(raw) == 0:
                     continue
                 slot = _counter_key_tuple(key)
@@ -307,9 +315,7 @@ class Scorer:
             self.owned = frozenset()
             self.positions.clear()
             for table in (self.entities, self.counters):
-                store = table.data
-                store.data.clear()
-                getattr(store, "_key_partition", {}).clear()
+                clear_store(table)
             self.last_offsets.clear()
             self.recent.clear()
 
@@ -335,14 +341,14 @@ class Scorer:
 
         outgoing: list[Outgoing] = []
         entity_topic = self.entities.changelog_topic.get_topic_name()
-        put = _putter(self.entities)
+        put = store_writer(self.entities)
         for key, (partition, state) in states.items():
             value = state.to_bytes()
             put(partition, key, value)
             outgoing.append(Outgoing(entity_topic, partition, key, value))
         counter_topic = self.counters.changelog_topic.get_topic_name()
-        put = _putter(self.counters)
-        published = self.counters.data.data
+        put = store_writer(self.counters)
+        published = store_values(self.counters)
         for (partition, (unit_id, measure, day)), delta in deltas.items():
             if delta == 0:
                 continue  # changes inside the batch cancelled out: the published value stands
@@ -406,7 +412,7 @@ class Scorer:
         if key in states:  # written by this batch, not remembered any more
             return states[key][1], None
         # (the store's own dict: Mapping.get raises and catches KeyError for a new entity)
-        raw = self.entities.data.data.get(key)
+        raw = store_values(self.entities).get(key)
         return (EntityState.from_bytes(raw) if raw else None), None
 
     def _remember(self, key: bytes, state: EntityState, known: Contribution | None) -> None:
@@ -440,22 +446,7 @@ class Scorer:
         not per message)."""
         if not outgoing:
             return []
-        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
-        futures: list[Awaitable[Any]] = []
-        batches: dict[tuple[str, int], Any] = {}
-        for message in outgoing:
-            slot = (message.topic, message.partition)
-            batch = batches.get(slot)
-            if batch is None:
-                batch = batches[slot] = producer.create_batch()
-            if batch.append(key=message.key, value=message.value, timestamp=None) is None:
-                futures.append(await producer.send_batch(batch, slot[0], partition=slot[1]))
-                batch = batches[slot] = producer.create_batch()
-                if batch.append(key=message.key, value=message.value, timestamp=None) is None:
-                    raise ValueError(f"a {len(message.value)}-byte message exceeds a batch")
-        for slot, batch in batches.items():
-            if batch.record_count():
-                futures.append(await producer.send_batch(batch, slot[0], partition=slot[1]))
+        futures: list[Awaitable[Any]] = await self.checkpoint.produce(outgoing)
         counter_topic = self.counters.changelog_topic.get_topic_name()
         self.metrics.counters_published.inc(sum(1 for m in outgoing if m.topic == counter_topic))
         return futures
@@ -467,11 +458,11 @@ class Scorer:
         offsets = self.positions.to_commit()
         if not offsets:
             return False
-        committed = await self.app.consumer._commit(offsets)  # type: ignore[attr-defined]
+        committed = await self.checkpoint.commit(offsets)
         if committed:
             self.positions.committed(offsets)
             self.metrics.commits.inc()
-        return bool(committed)
+        return committed
 
 
 def _cannot_deliver() -> NoReturn:
@@ -484,12 +475,12 @@ def _cannot_deliver() -> NoReturn:
 
 
 def rebuild_counters(
-    entities: Any, partitions: set[int]
+    entities: Collection, partitions: set[int]
 ) -> dict[tuple[int, str, str, str], Number]:
     """Every counter of ``partitions`` as the sum of the stored entities' contributions."""
-    where = getattr(entities, "_key_partition", {})
+    where = store_partitions(entities)
     totals: dict[tuple[int, str, str, str], Number] = {}
-    for key, raw in entities.data.items():
+    for key, raw in store_values(entities).items():
         partition = where.get(key)
         if partition not in partitions or not raw:
             continue
@@ -502,19 +493,3 @@ def rebuild_counters(
 def _counter_key_tuple(key: bytes) -> tuple[int, str, str, str]:
     *unit, measure, day, partition = key.decode().split("|")
     return int(partition), "|".join(unit), measure, day
-
-
-def _putter(table: Collection) -> Callable[[int, bytes, bytes], None]:
-    """``put(partition, key, value)``: writes ``table``'s memory store straight into its
-    dicts, without Faust's changelog buffer (the caller sends the message)."""
-    store = table.data
-    values: dict[bytes, bytes] = store.data
-    # The memory store drops keys of partitions no longer assigned after a rebalance; it only
-    # knows the partition of keys it restored, so tell it about live writes too.
-    where: dict[bytes, int] = getattr(store, "_key_partition", {})
-
-    def put(partition: int, key: bytes, value: bytes) -> None:
-        values[key] = value
-        where[key] = partition
-
-    return put

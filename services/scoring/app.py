@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import faust
 from faust.tables.base import Collection
@@ -30,6 +29,18 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.scoring.agents import DeadLetters, Scorer
+from services.scoring.faust_internals import (
+    ConsumerHookApp,
+    client_thread,
+    deliver_every_offset,
+    deliver_source_batches,
+    recover_up_to_end_offsets,
+    recovery_completed,
+    restore_changelogs_whole,
+    seek_after_restore,
+    seek_in_thread,
+    start_offsets,
+)
 from services.scoring.metrics import ScoringMetrics
 from thidua.contracts.plans import load_plans
 from thidua.contracts.topics import SOURCE_TOPICS, Topic, physical
@@ -53,7 +64,7 @@ async def _security_headers(_request: Any, response: Any) -> None:
     response.headers["Server"] = "thidua"  # aiohttp would name itself and its version
 
 
-class ScoringApp(faust.App):
+class ScoringApp(ConsumerHookApp):
     """A Faust app whose consumer restores changelogs whole, hands source records to the
     agent a fetch at a time and leaves offsets to the scorer."""
 
@@ -67,271 +78,23 @@ class ScoringApp(faust.App):
         # Every answer of the worker's web carries the security headers, and no version banner.
         web.web_app.on_response_prepare.append(_security_headers)
 
-    def _new_consumer(self) -> ConsumerT:
-        consumer = super()._new_consumer()
-        _recover_up_to_end_offsets(consumer)
+    def on_consumer_created(self, consumer: ConsumerT) -> None:
+        recover_up_to_end_offsets(consumer)
         # Faust drops a message whose offset is below the last one it read (and around a
         # seek that loses events, see ``positions``): deliver everything, the scorer sorts.
-        consumer._read_offset = _NothingRead()  # type: ignore[attr-defined]
-        _seek_to_scorer_positions(self, consumer)
-        _deliver_source_batches(self, consumer)
-        return consumer
+        deliver_every_offset(consumer)
+        seek_after_restore(consumer, lambda: self.scorer.positions.starts())
+        deliver_source_batches(
+            self,
+            consumer,
+            source_names=self.source_names,
+            batches=lambda: self.source_batches,
+            on_put_back=self._count_put_back,
+        )
 
-
-class SourceRecord(NamedTuple):
-    """A source record as the scorer reads it (what it needs of Faust's ``Message``)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    tp: TP
-
-
-def _deliver_source_batches(app: ScoringApp, consumer: ConsumerT) -> None:
-    """The source records of each fetch go to the agent as one list (its channel
-    ``source_batches``); changelog records being restored take Faust's usual path.
-
-    Faust's own loop hands each record to its topic's queue through four tasks and an
-    ``asyncio.wait`` (so that a rebalance can interrupt a blocked put), then the stream takes
-    it out again: about 60 µs of a worker's CPU per event, as much as the scoring itself.
-    Its ``getmany`` then builds a ``Message`` per record and asks for the partition's
-    highwater on the way (a quarter of the worker's wait for input). Here a fetch is read as
-    Faust's ``getmany`` reads it (same flow, generation and partition checks) and each source
-    record becomes a small tuple. Faust's acknowledgements are not used (the scorer commits
-    its own positions), so the records need no tracking either. A fetch cut short by a
-    rebalance is not delivered, as Faust drops it, but its records are put back (``put_back``):
-    the scorer reads on from its positions, a recovery from where it sought.
-    """
-    source_names = app.source_names
-    read_to = positions_after_fetch(consumer)
-
-    async def give_back(records: Mapping[Any, Sequence[Any]]) -> None:
-        for tp in await put_back(consumer, records, dict(read_to)):
-            kind = "source" if tp.topic in source_names else "changelog"
-            app.scorer.metrics.put_back.labels(kind).inc(len(records[tp]))
-
-    async def fetch() -> tuple[list[SourceRecord], list[Any]]:
-        """(source records, changelog messages) of the next fetch: ``Consumer.getmany``."""
-        records, active = await consumer._wait_next_records(1.0)  # type: ignore[attr-defined]
-        generation = app.consumer_generation_id
-        if records is None or consumer.should_stop:
-            return [], []
-        if not consumer.flow_active:  # type: ignore[attr-defined]
-            await give_back(records)
-            try:  # as getmany: a fetch while the flow is stopped seeks back
-                await consumer.perform_seek()
-            except Exception as exc:  # noqa: BLE001 - Faust's getmany only warns too
-                log.warning("exception performing seek when flow not active %r", exc)
-            return [], []
-        buffered = consumer._buffered_partitions  # type: ignore[attr-defined]
-        sources: list[SourceRecord] = []
-        changelog: list[Any] = []
-        for tp, batch in records.items():
-            if active is not None and tp not in active and tp not in buffered:
-                await give_back({tp: batch})
-                continue
-            if tp.topic in source_names:
-                topic, partition = tp.topic, tp.partition
-                sources.extend(
-                    SourceRecord(topic, partition, r.offset, r.key, r.value, tp) for r in batch
-                )
-            else:
-                changelog.extend(consumer._to_message(tp, r) for r in batch)  # type: ignore[attr-defined]
-        if app.consumer_generation_id != generation:
-            await give_back(records)
-            return [], []  # a rebalance began meanwhile: Faust drops the rest of the fetch
-        return sources, changelog
-
-    async def drain_messages(fetcher: Any) -> None:
-        callback = consumer.callback  # type: ignore[attr-defined]
-        suspended = consumer.suspend_flow.wait  # type: ignore[attr-defined]
-        wait_first = consumer.wait_first  # type: ignore[attr-defined]
-        consumer_stopped = consumer._stopped.is_set  # type: ignore[attr-defined]
-        fetcher_stopped = fetcher._stopped.is_set
-        try:
-            while not (consumer_stopped() or fetcher_stopped()):
-                await consumer.sleep(0)  # type: ignore[attr-defined]
-                if consumer.should_stop:
-                    continue
-                sources, changelog = await fetch()
-                for message in changelog:
-                    await wait_first(callback(message), suspended())
-                if sources:
-                    # (a channel's queue holds what is put: here a list, not an event)
-                    batch: Any = sources
-                    await wait_first(app.source_batches.put(batch), suspended())
-        except consumer.consumer_stopped_errors:  # type: ignore[attr-defined]
-            if app.should_stop:
-                log.info("Broker stopped consumer, shutting down...")
-                return
-            raise
-        except asyncio.CancelledError:
-            if app.should_stop:
-                log.info("Consumer shutting down for user cancel.")
-                return
-            raise
-
-    consumer._drain_messages = drain_messages  # type: ignore[attr-defined]
-
-
-async def put_back(
-    consumer: ConsumerT, records: Mapping[Any, Sequence[Any]], read_to: Mapping[Any, int]
-) -> list[Any]:
-    """Undo the reading of fetched records that are not delivered: seek each partition back
-    to its first one, unless it was sought elsewhere since (its position is no longer
-    ``read_to``, where the fetch left it).
-
-    A fetch that was waiting when a rebalance stopped the flow can return records read after
-    the recovery sought a changelog partition to its start; Faust's ``getmany`` drops such a
-    fetch, and the consumer's position stays past records the recovery never saw: it then
-    waits for them forever (the worker keeping partitions 2 and 3 in the two-worker test,
-    now and then). Source partitions are sought by the scorer's positions anyway.
-    """
-    starts = {tp: batch[0].offset for tp, batch in records.items() if batch and tp in read_to}
-    if not starts:
-        return []
-    thread = consumer._thread  # type: ignore[attr-defined]
-
-    async def rewind() -> list[tuple[Any, int, int]]:
-        client = thread._ensure_consumer()
-        assignment = _assignment(client)
-        rewound = []
-        for tp, first in starts.items():
-            if assignment is None or tp not in assignment.tps:
-                continue  # revoked: whoever takes it starts from its own offsets
-            state = assignment.state_value(tp)
-            if state.has_valid_position and state.position == read_to[tp]:
-                client.seek(tp, first)
-                rewound.append((tp, first, read_to[tp]))
-        return rewound
-
-    rewound: list[tuple[Any, int, int]] = await thread.call_thread(rewind)
-    if rewound:
-        spans = (f"{tp.topic}[{tp.partition}] {first}..{end - 1}" for tp, first, end in rewound)
-        log.info("put back records fetched but not delivered: %s", ", ".join(sorted(spans)))
-    return [tp for tp, _, _ in rewound]
-
-
-def positions_after_fetch(consumer: ConsumerT) -> dict[Any, int]:
-    """Where each fetch left the consumer's position of its partitions (``put_back``),
-    noted in the consumer's thread as the fetch returns."""
-    thread = consumer._thread  # type: ignore[attr-defined]
-    fetch_records = thread._fetch_records
-    read_to: dict[Any, int] = {}
-
-    async def fetch_noting_positions(client: Any, *args: Any, **kwargs: Any) -> Any:
-        records = await fetch_records(client, *args, **kwargs)
-        read_to.clear()
-        assignment = _assignment(client) if records else None
-        if assignment is not None:
-            for tp in records:
-                state = assignment.state_value(tp)
-                if state is not None and state.has_valid_position:
-                    read_to[tp] = state.position
-        return records
-
-    thread._fetch_records = fetch_noting_positions
-    return read_to
-
-
-def _assignment(client: Any) -> Any:
-    """The aiokafka consumer's current assignment (partition states), or None."""
-    subscription = client._subscription.subscription
-    return subscription.assignment if subscription is not None else None
-
-
-def _seek_to_scorer_positions(app: ScoringApp, consumer: ConsumerT) -> None:
-    """After a restore Faust seeks the source partitions to their committed offsets, but a
-    partition never committed is not sought at all: it stays wherever the fetches made
-    while the streams were suspended left it (past records Faust dropped), and those events
-    would never be scored. Seek every partition to where the scorer resumes.
-
-    Faust also calls ``perform_seek`` from ``getmany`` whenever its flow is suspended (during
-    any rebalance), so the scorer's positions are started by its reconcile, not here."""
-    perform_seek = consumer.perform_seek
-
-    async def seek_everything() -> None:
-        await perform_seek()
-        await seek_in_thread(consumer, app.scorer.positions.starts())
-
-    consumer.perform_seek = seek_everything  # type: ignore[method-assign]
-
-
-class _NothingRead(dict):  # type: ignore[type-arg]
-    """Faust's per-partition "last offset read", always unknown: no drop, no gap filling."""
-
-    def __getitem__(self, key: Any) -> None:
-        return None
-
-    def get(self, key: Any, default: Any = None) -> None:
-        return None
-
-
-async def seek_in_thread(consumer: ConsumerT, offsets: Mapping[TP, int]) -> None:
-    """Seek source partitions from the consumer's own thread. (Faust's ``consumer.seek``
-    calls aiokafka from the calling thread, racing the fetcher: seen as a ``KeyError`` in
-    aiokafka's ``fetched_records`` that crashed a worker.)"""
-    if not offsets:
-        return
-    thread = consumer._thread  # type: ignore[attr-defined]
-
-    async def seek() -> None:
-        client = thread._ensure_consumer()
-        for tp, offset in offsets.items():
-            client.seek(tp, offset)
-
-    await thread.call_thread(seek)
-
-
-def start_offsets(consumer: ConsumerT) -> Callable[[set[TP]], Awaitable[dict[TP, int]]]:
-    """Where scoring starts in each source partition: its committed offset, else (never
-    committed) its first offset, as Faust's ``auto_offset_reset="earliest"`` reads it."""
-    thread = consumer._thread  # type: ignore[attr-defined]
-
-    async def read(partitions: tuple[TP, ...]) -> dict[TP, int]:
-        from aiokafka import TopicPartition
-
-        client = thread._ensure_consumer()
-        tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
-        starts: dict[TP, int] = {}
-        missing = []
-        # All at once: one after the other took ~40 ms a partition (1.5 s a rebalance).
-        offsets = await asyncio.gather(*(client.committed(tp) for tp in tps))
-        for tp, committed in zip(tps, offsets, strict=True):
-            if committed is None:
-                missing.append(tp)
-            else:
-                starts[TP(tp.topic, tp.partition)] = committed
-        if missing:
-            for tp, offset in (await client.beginning_offsets(missing)).items():
-                starts[TP(tp.topic, tp.partition)] = offset
-        return starts
-
-    async def starts(partitions: set[TP]) -> dict[TP, int]:
-        found: dict[TP, int] = await thread.call_thread(read, tuple(partitions))
-        return found
-
-    return starts
-
-
-def _recover_up_to_end_offsets(consumer: ConsumerT) -> None:
-    """Make table recovery read each changelog up to its end, as the broker says now.
-
-    Faust 0.15 may take the end from the last fetch of a partition (a worker that has never
-    fetched a changelog partition it takes over would believe it empty); ``end_offsets``
-    asks the broker.
-    """
-    thread = consumer._thread  # type: ignore[attr-defined]
-
-    async def end_offsets(partitions: tuple[TP, ...]) -> Any:
-        return await thread._ensure_consumer().end_offsets(list(partitions))
-
-    async def highwaters(*partitions: TP) -> Any:
-        return await thread.call_thread(end_offsets, partitions)
-
-    consumer.highwaters = highwaters  # type: ignore[method-assign]
+    def _count_put_back(self, tp: TP, records: int) -> None:
+        kind = "source" if tp.topic in self.source_names else "changelog"
+        self.scorer.metrics.put_back.labels(kind).inc(records)
 
 
 def create_app(
@@ -430,8 +193,8 @@ def create_app(
         metrics=metrics,
         dead_letters=dead_letters,
         lock=asyncio.Lock(),
-        start_offsets=lambda partitions: start_offsets(app.consumer)(partitions),
-        seek=lambda tp, offset: seek_in_thread(app.consumer, {tp: offset}),
+        start_offsets=lambda partitions: start_offsets(client_thread(app.consumer))(partitions),
+        seek=lambda tp, offset: seek_in_thread(client_thread(app.consumer), {tp: offset}),
     )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # (Faust's own signature)
@@ -441,7 +204,7 @@ def create_app(
         # restore stopped (right for a store that kept its data). The scorer empties its stores
         # here, so the restore must read every changelog from its start.
         await scorer.forget()
-        app.tables.recovery.active_offsets.clear()  # type: ignore[attr-defined]
+        restore_changelogs_whole(app)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # (Faust's own signature)
     async def report_assignment(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
@@ -517,7 +280,7 @@ def report_idle(assigned: set[TP], source_names: frozenset[str], settings: Scori
 def _ready(app: faust.App) -> bool:
     """Partitions assigned and tables restored: counters published from here on are current."""
     try:
-        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        recovered = recovery_completed(app)
     except AttributeError:
         return False
     if app.rebalancing or not recovered:

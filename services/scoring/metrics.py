@@ -39,7 +39,7 @@ class ScoringMetrics:
         # Source partitions read again from a hole in the delivered offsets (see positions).
         self.seeks = Counter("thidua_scoring_seeks_total", "Seeks back over a hole", registry=r)
         # Records fetched while a rebalance stopped the flow, not delivered, sought back to
-        # (app.put_back), by topic kind (source, changelog).
+        # (faust_internals.put_back), by topic kind (source, changelog).
         self.put_back = Counter(
             "thidua_scoring_records_put_back_total",
             "Fetched records sought back to, not delivered",

@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
-from services.scoring.app import put_back
+from services.scoring.faust_internals import ClientThread, put_back
 from thidua.contracts.topics import Topic, physical
 
 from .harness import create_topics
@@ -19,22 +19,17 @@ from .harness import create_topics
 pytestmark = pytest.mark.integration
 
 
-class _Thread:
-    """What ``put_back`` uses of Faust's consumer thread: the client and ``call_thread``."""
+class _Direct:
+    """A ``ClientThread`` on a plain aiokafka consumer: calls run on the test's own loop."""
 
     def __init__(self, client: AIOKafkaConsumer) -> None:
-        self.client = client
+        self._client = client
 
-    def _ensure_consumer(self) -> AIOKafkaConsumer:
-        return self.client
+    def client(self) -> AIOKafkaConsumer:
+        return self._client
 
-    async def call_thread(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    async def call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         return await method(*args)
-
-
-class _Consumer:
-    def __init__(self, client: AIOKafkaConsumer) -> None:
-        self._thread = _Thread(client)
 
 
 def _produce(bootstrap: str, topic: str, n: int) -> None:
@@ -70,13 +65,13 @@ def test_undelivered_records_are_read_again_unless_sought_since(
         try:
             client.assign([tp])
             client.seek(tp, 0)
-            consumer: Any = _Consumer(client)
+            thread: ClientThread = _Direct(client)
 
             # Read, not delivered, put back: the same records come again.
             records = await _read_all(client, tp, 10)
             assert [r.offset for r in records] == list(range(10))
             read_to = {tp: await client.position(tp), other: 3}
-            rewound = await put_back(consumer, {tp: records, other: records[:2]}, read_to)
+            rewound = await put_back(thread, {tp: records, other: records[:2]}, read_to)
             assert rewound == [tp]
             assert await client.position(tp) == 0
             again = await _read_all(client, tp, 10)
@@ -85,13 +80,13 @@ def test_undelivered_records_are_read_again_unless_sought_since(
             # Sought elsewhere meanwhile (a recovery's seek): that seek stands.
             read_to = {tp: await client.position(tp)}
             client.seek(tp, 4)
-            assert await put_back(consumer, {tp: again}, read_to) == []
+            assert await put_back(thread, {tp: again}, read_to) == []
             assert await client.position(tp) == 4
 
             # Part of a fetch: back to its first record.
             client.seek(tp, 6)
             tail = await _read_all(client, tp, 4)
-            assert await put_back(consumer, {tp: tail}, {tp: await client.position(tp)}) == [tp]
+            assert await put_back(thread, {tp: tail}, {tp: await client.position(tp)}) == [tp]
             assert await client.position(tp) == 6
         finally:
             await client.stop()
